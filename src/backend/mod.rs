@@ -1,0 +1,180 @@
+//! What the engine needs from a database, as a small trait, and the names it works with.
+//!
+//! The engine (`engine.rs`) owns the policy — when to lock, what to re-read, what to do on
+//! failure; a backend only carries out primitives, each in as few round trips as it can.
+
+pub mod postgres;
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// Where the state lives: version table, history table, optional schema. Names are validated
+/// by the config layer and always quoted when put into SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub schema: Option<String>,
+    pub version: String,
+    pub history: String,
+}
+
+impl Tables {
+    /// `"schema"."name"` or `"name"`.
+    pub fn qualify(&self, name: &str) -> String {
+        match &self.schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
+            None => quote_ident(name),
+        }
+    }
+
+    /// The version table, quoted and qualified.
+    pub fn version_table(&self) -> String {
+        self.qualify(&self.version)
+    }
+
+    /// The history table, quoted and qualified.
+    pub fn history_table(&self) -> String {
+        self.qualify(&self.history)
+    }
+
+    /// The key of the migration lock.
+    ///
+    /// The first eight bytes (big-endian, signed) of SHA-256 over `dapp-migrate:` followed by
+    /// the schema-qualified version table name (`schema.table`, or `table` when no schema is
+    /// configured). Advisory locks are per database, so two projects in one database with
+    /// different version tables do not block each other, and every dapp version computes the
+    /// same key for the same table. Pinned by a test: never change it.
+    pub fn lock_key(&self) -> i64 {
+        let name = match &self.schema {
+            Some(s) => format!("{s}.{}", self.version),
+            None => self.version.clone(),
+        };
+        let digest = Sha256::digest(format!("dapp-migrate:{name}").as_bytes());
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(b)
+    }
+}
+
+/// Quotes an SQL identifier (doubling any `"`).
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Quotes an SQL string literal (doubling any `'`).
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Who holds the migration lock, as far as the server can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    pub pid: i32,
+    pub application_name: String,
+    pub client: String,
+    /// When the holder's current state began (server time, text).
+    pub since: String,
+    pub state: String,
+}
+
+impl fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let app = if self.application_name.is_empty() {
+            "?"
+        } else {
+            &self.application_name
+        };
+        write!(f, "pid {} ({app}", self.pid)?;
+        if !self.client.is_empty() {
+            write!(f, " from {}", self.client)?;
+        }
+        write!(f, ", {} since {})", self.state, self.since)
+    }
+}
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub revision: String,
+    pub direction: String,
+    pub checksum: Option<String>,
+    pub downgrade_sql: Option<String>,
+    pub down_revisions: Option<String>,
+    pub success: bool,
+    pub finished_at: String,
+    pub message: Option<String>,
+}
+
+/// An error from the server (or the connection), with what the server said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendError {
+    pub message: String,
+    pub code: Option<String>,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based character position in the statement text, when the server gave one.
+    pub position: Option<usize>,
+    /// True when the connection itself is gone.
+    pub connection_lost: bool,
+}
+
+impl BackendError {
+    pub fn msg(message: impl Into<String>) -> Self {
+        BackendError {
+            message: message.into(),
+            code: None,
+            detail: None,
+            hint: None,
+            position: None,
+            connection_lost: false,
+        }
+    }
+
+    /// SQLSTATE 55P03: lock_timeout expired.
+    pub fn is_lock_timeout(&self) -> bool {
+        self.code.as_deref() == Some("55P03")
+    }
+
+    /// SQLSTATE 42P01 (undefined table) or 3F000 (undefined schema).
+    pub fn is_missing_table(&self) -> bool {
+        matches!(self.code.as_deref(), Some("42P01") | Some("3F000"))
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(c) = &self.code {
+            write!(f, " (SQLSTATE {c})")?;
+        }
+        if let Some(d) = &self.detail {
+            write!(f, "\n  detail: {d}")?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// The primitives the engine needs. Each method is one round trip unless it says otherwise.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// The rows of the version table; `None` when the table does not exist.
+    async fn read_versions(&mut self, t: &Tables) -> Result<Option<Vec<String>>, BackendError>;
+    /// Every row of the history table, oldest first; empty when it does not exist.
+    async fn read_history(&mut self, t: &Tables) -> Result<Vec<HistoryRow>, BackendError>;
+    /// Takes the session-level migration lock if free; never waits.
+    async fn try_lock(&mut self, key: i64) -> Result<bool, BackendError>;
+    /// Who holds the lock, if anyone.
+    async fn lock_holder(&mut self, key: i64) -> Result<Option<LockHolder>, BackendError>;
+    /// Releases the lock.
+    async fn unlock(&mut self, key: i64) -> Result<(), BackendError>;
+    /// Runs a query and returns its rows as text.
+    async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError>;
+    /// Runs SQL text as one simple-protocol message and returns the affected-row count of
+    /// each statement, in order. An error leaves an open transaction aborted.
+    async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError>;
+}

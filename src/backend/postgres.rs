@@ -1,0 +1,199 @@
+//! PostgreSQL through tokio-postgres: the simple query protocol, session advisory locks, and
+//! the server's error fields.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use tokio_postgres::error::ErrorPosition;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+use super::{Backend, BackendError, HistoryRow, LockHolder, Tables};
+
+/// The `application_name` every dapp connection sets, so a lock holder is easy to spot.
+pub const APPLICATION_NAME: &str = "dapp-migrate";
+
+/// A connection to PostgreSQL.
+pub struct Postgres {
+    client: Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How to connect: the URL (a `postgres://` form) and session settings.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub connect_timeout: Option<Duration>,
+    pub statement_timeout: Option<Duration>,
+    pub lock_timeout: Option<Duration>,
+}
+
+impl Postgres {
+    /// Connects. `url` must be a `postgres://` URL (see `DatabaseUrl::postgres_url`); errors
+    /// never contain the password.
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Postgres, BackendError> {
+        let mut cfg = tokio_postgres::Config::from_str(url).map_err(|e| {
+            BackendError::msg(format!(
+                "invalid database URL: {}",
+                crate::database_url::redact(&e.to_string())
+            ))
+        })?;
+        cfg.application_name(APPLICATION_NAME);
+        cfg.connect_timeout(opts.connect_timeout.unwrap_or(Duration::from_secs(10)));
+        let mut options = cfg.get_options().map(str::to_owned).unwrap_or_default();
+        // Timeouts ride in the startup packet: no extra round trip.
+        for (name, d) in [
+            ("statement_timeout", opts.statement_timeout),
+            ("lock_timeout", opts.lock_timeout),
+        ] {
+            if let Some(d) = d {
+                options.push_str(&format!(" -c {name}={}", d.as_millis()));
+            }
+        }
+        if !options.trim().is_empty() {
+            cfg.options(options.trim());
+        }
+        let (client, connection) = cfg.connect(NoTls).await.map_err(convert)?;
+        let task = tokio::spawn(async move {
+            // The error (if any) surfaces on the next client call as a closed connection.
+            let _ = connection.await;
+        });
+        Ok(Postgres { client, task })
+    }
+
+    /// A token that cancels the statement running on this connection.
+    pub fn cancel_token(&self) -> tokio_postgres::CancelToken {
+        self.client.cancel_token()
+    }
+
+    async fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
+        let msgs = self.client.simple_query(sql).await.map_err(convert)?;
+        let mut out = Vec::new();
+        for m in msgs {
+            if let SimpleQueryMessage::Row(r) = m {
+                out.push((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Turns a tokio-postgres error into ours, keeping the server's fields.
+pub fn convert(e: tokio_postgres::Error) -> BackendError {
+    if let Some(db) = e.as_db_error() {
+        return BackendError {
+            message: db.message().to_owned(),
+            code: Some(db.code().code().to_owned()),
+            detail: db.detail().map(str::to_owned),
+            hint: db.hint().map(str::to_owned),
+            position: match db.position() {
+                Some(ErrorPosition::Original(p)) => Some(*p as usize),
+                _ => None,
+            },
+            connection_lost: db.code().code() == "57P01" || db.code().code() == "57P02",
+        };
+    }
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    BackendError {
+        connection_lost: e.is_closed() || message.contains("connection"),
+        ..BackendError::msg(message)
+    }
+}
+
+fn text(cell: Option<&Option<String>>) -> String {
+    cell.and_then(|c| c.clone()).unwrap_or_default()
+}
+
+impl Backend for Postgres {
+    async fn read_versions(&mut self, t: &Tables) -> Result<Option<Vec<String>>, BackendError> {
+        match self
+            .rows(&format!("SELECT version_num FROM {}", t.version_table()))
+            .await
+        {
+            Ok(rows) => Ok(Some(rows.into_iter().map(|r| text(r.first())).collect())),
+            Err(e) if e.is_missing_table() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read_history(&mut self, t: &Tables) -> Result<Vec<HistoryRow>, BackendError> {
+        let sql = format!(
+            "SELECT revision, direction, checksum, downgrade_sql, down_revisions, success::text, finished_at::text, message FROM {} ORDER BY id",
+            t.history_table()
+        );
+        match self.rows(&sql).await {
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .map(|r| HistoryRow {
+                    revision: text(r.first()),
+                    direction: text(r.get(1)),
+                    checksum: r.get(2).cloned().flatten(),
+                    downgrade_sql: r.get(3).cloned().flatten(),
+                    down_revisions: r.get(4).cloned().flatten(),
+                    success: text(r.get(5)) == "true",
+                    finished_at: text(r.get(6)),
+                    message: r.get(7).cloned().flatten(),
+                })
+                .collect()),
+            Err(e) if e.is_missing_table() => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn try_lock(&mut self, key: i64) -> Result<bool, BackendError> {
+        let rows = self
+            .rows(&format!("SELECT pg_try_advisory_lock({key})"))
+            .await?;
+        Ok(rows.first().map(|r| text(r.first())) == Some("t".to_owned()))
+    }
+
+    async fn lock_holder(&mut self, key: i64) -> Result<Option<LockHolder>, BackendError> {
+        let k = key as u64;
+        let (hi, lo) = (k >> 32, k & 0xffff_ffff);
+        let sql = format!(
+            "SELECT a.pid::text, coalesce(a.application_name, ''), coalesce(host(a.client_addr), ''), \
+             coalesce(date_trunc('second', a.state_change)::text, ''), coalesce(a.state, '') \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {hi}::oid AND l.objid = {lo}::oid \
+             AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        );
+        let rows = self.rows(&sql).await?;
+        Ok(rows.first().map(|r| LockHolder {
+            pid: text(r.first()).parse().unwrap_or(0),
+            application_name: text(r.get(1)),
+            client: text(r.get(2)),
+            since: text(r.get(3)),
+            state: text(r.get(4)),
+        }))
+    }
+
+    async fn unlock(&mut self, key: i64) -> Result<(), BackendError> {
+        self.rows(&format!("SELECT pg_advisory_unlock({key})"))
+            .await
+            .map(|_| ())
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
+        self.rows(sql).await
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError> {
+        let msgs = self.client.simple_query(sql).await.map_err(convert)?;
+        Ok(msgs
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => Some(n),
+                _ => None,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,218 @@
+//! `check` and `verify`: compare the files with what the database recorded.
+//!
+//! Pure: takes the graph, the version rows and the history rows; returns findings.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::backend::{quote_literal, HistoryRow, Tables};
+use crate::engine::history_table_ddl;
+use crate::graph::{Edges, RevisionGraph};
+use crate::plan;
+use crate::revision;
+use crate::target::Target;
+
+/// One problem `check` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub message: String,
+    pub revisions: Vec<String>,
+}
+
+/// The checksum each revision was last applied (or accepted) with, and whether its last
+/// recorded attempt failed.
+fn recorded(history: &[HistoryRow]) -> (HashMap<&str, &str>, HashMap<&str, &HistoryRow>) {
+    let mut sums = HashMap::new();
+    let mut last = HashMap::new();
+    for h in history {
+        if h.direction == "stamp" {
+            continue;
+        }
+        last.insert(h.revision.as_str(), h);
+        if h.success && (h.direction == "upgrade" || h.direction == "accept") {
+            if let Some(c) = &h.checksum {
+                sums.insert(h.revision.as_str(), c.as_str());
+            }
+        }
+    }
+    (sums, last)
+}
+
+/// Everything `check` finds wrong, in a stable order.
+pub fn findings(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let unknown: Vec<String> = rows
+        .iter()
+        .filter(|r| g.index_of(r).is_none())
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        out.push(Finding {
+            kind: "unknown_revision",
+            message: format!(
+                "the version table names {} that no revision file defines: {}; restore the file(s) or reset with `dapp db stamp --purge REV`",
+                if unknown.len() == 1 { "a revision" } else { "revisions" },
+                unknown.join(", ")
+            ),
+            revisions: unknown.clone(),
+        });
+    }
+    if g.heads().len() > 1 {
+        let heads = g.ids(g.heads());
+        out.push(Finding {
+            kind: "multiple_heads",
+            message: format!(
+                "the revision files have {} heads: {}; join them with `dapp db merge -m \"merge heads\" heads`",
+                heads.len(),
+                heads.join(", ")
+            ),
+            revisions: heads,
+        });
+    }
+    let current: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
+    if unknown.is_empty() {
+        match plan::upgrade(g, &current, &Target::heads()) {
+            Ok(p) if !p.is_empty() => {
+                let pending: Vec<String> = p
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.revision())
+                    .map(|r| g.node(r).id().to_owned())
+                    .collect();
+                let at = if rows.is_empty() {
+                    "base (no revision applied)".to_owned()
+                } else {
+                    rows.join(", ")
+                };
+                out.push(Finding {
+                    kind: "not_at_heads",
+                    message: format!(
+                        "the database is not at the heads: it is at {at}; {} revision(s) pending: {}; run `dapp db upgrade`",
+                        pending.len(),
+                        pending.join(", ")
+                    ),
+                    revisions: pending,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => out.push(Finding {
+                kind: "not_at_heads",
+                message: format!("cannot plan an upgrade to the heads: {e}"),
+                revisions: vec![],
+            }),
+        }
+    }
+    let (sums, last) = recorded(history);
+    let applied = g.ancestors(&current, Edges::WithDependencies);
+    for i in applied.iter() {
+        let n = g.node(i);
+        let file = revision::checksum(&n.rev.upgrade.sql);
+        if let Some(rec) = sums.get(n.id()) {
+            if *rec != file {
+                out.push(Finding {
+                    kind: "edited",
+                    message: format!(
+                        "revision {} ({}) was edited after it was applied: recorded checksum {}…, file {}…; if the edit is deliberate, run `dapp db verify --accept {}`",
+                        n.id(),
+                        n.rev.path.display(),
+                        &rec[..12.min(rec.len())],
+                        &file[..12],
+                        n.id()
+                    ),
+                    revisions: vec![n.id().to_owned()],
+                });
+            }
+        }
+    }
+    for (rev, h) in &last {
+        if !h.success {
+            out.push(Finding {
+                kind: "failed",
+                message: format!(
+                    "revision {rev} failed part-way outside a transaction (recorded {}); repair the database by hand, then record the outcome with `dapp db stamp`",
+                    h.finished_at
+                ),
+                revisions: vec![(*rev).to_owned()],
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.kind, &a.revisions).cmp(&(b.kind, &b.revisions)));
+    out
+}
+
+/// One line of `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyRow {
+    pub revision: String,
+    /// `applied`, `pending`, or `unknown` (in the database, no file).
+    pub state: &'static str,
+    pub recorded: Option<String>,
+    pub file: Option<String>,
+    /// `ok`, `edited`, `not recorded`, `pending`, `missing file`.
+    pub status: &'static str,
+}
+
+/// The per-revision table of `verify`, oldest first.
+pub fn verify_rows(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> Vec<VerifyRow> {
+    let current: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
+    let applied = g.ancestors(&current, Edges::WithDependencies);
+    let (sums, _) = recorded(history);
+    let mut order = plan::history(g, None, &[]).unwrap_or_default();
+    order.reverse();
+    let mut out: Vec<VerifyRow> = order
+        .into_iter()
+        .map(|i| {
+            let n = g.node(i);
+            let file = revision::checksum(&n.rev.upgrade.sql);
+            let rec = sums.get(n.id()).map(|s| s.to_string());
+            let is_applied = applied.contains(i);
+            let status = match (&rec, is_applied) {
+                (_, false) => "pending",
+                (None, true) => "not recorded",
+                (Some(r), true) if *r == file => "ok",
+                (Some(_), true) => "edited",
+            };
+            VerifyRow {
+                revision: n.id().to_owned(),
+                state: if is_applied { "applied" } else { "pending" },
+                recorded: rec,
+                file: Some(file),
+                status,
+            }
+        })
+        .collect();
+    for r in rows.iter().filter(|r| g.index_of(r).is_none()) {
+        out.push(VerifyRow {
+            revision: r.clone(),
+            state: "unknown",
+            recorded: sums.get(r.as_str()).map(|s| s.to_string()),
+            file: None,
+            status: "missing file",
+        });
+    }
+    out
+}
+
+/// SQL recording the files' current checksums as accepted for the given revisions.
+pub fn accept_sql(g: &RevisionGraph, revs: &[usize], t: &Tables, host: &str) -> String {
+    let mut sql = format!("BEGIN;\n{}", history_table_ddl(t));
+    for &i in revs {
+        let n = g.node(i);
+        sql.push_str(&format!(
+            "INSERT INTO {} (revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, host, tool_version) \
+             VALUES ({}, 'accept', {}, {}, {}, {}, true, clock_timestamp(), clock_timestamp(), 0, {}, {});\n",
+            t.history_table(),
+            quote_literal(n.id()),
+            quote_literal(&revision::checksum(&n.rev.upgrade.sql)),
+            n.rev.downgrade.as_ref().map(|d| quote_literal(&d.sql)).unwrap_or_else(|| "NULL".into()),
+            quote_literal(&g.ids(&n.down).join(",")),
+            quote_literal(&n.rev.message),
+            quote_literal(host),
+            quote_literal(env!("CARGO_PKG_VERSION")),
+        ));
+    }
+    sql.push_str("COMMIT;");
+    sql
+}

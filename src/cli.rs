@@ -1,0 +1,370 @@
+//! Command-line arguments: clap derive types only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+const ABOUT: &str = "Alembic-compatible SQL migrations for PostgreSQL, in one fast binary";
+
+const EXAMPLES: &str = "\
+Examples:
+  dapp db init                                  create migrations/ and dapp-migrate.toml
+  dapp db migrate -m \"Add user email column\"     write a new revision file
+  dapp db upgrade                               apply every pending revision
+  dapp db downgrade -1                          undo the newest revision
+  dapp db current                               show what the database is at
+  dapp db startup -- gunicorn app:app           container entrypoint: migrate, then exec";
+
+/// `dapp`: the top level.
+#[derive(Debug, Parser)]
+#[command(name = "dapp", version, about = ABOUT, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: TopCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopCommand {
+    /// Database migrations (the commands of Flask-Migrate's `flask db`)
+    #[command(after_help = EXAMPLES)]
+    Db(DbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+/// Options every `dapp db` command accepts.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalOpts {
+    /// Config file [default: dapp-migrate.toml in this directory or a parent]
+    #[arg(long, global = true, env = "DAPP_MIGRATE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Migrations folder (holds versions/ and script.sql.tmpl) [default: migrations]
+    #[arg(short = 'd', long = "directory", global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    /// Database URL: postgres://, postgresql:// or postgresql+psycopg2://
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, env = "DAPP_FORMAT")]
+    pub format: Format,
+
+    /// Name of the version table [default: alembic_version]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Database options"
+    )]
+    pub version_table: Option<String>,
+
+    /// Schema of the version and history tables [default: the search_path]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SCHEMA",
+        help_heading = "Database options"
+    )]
+    pub version_table_schema: Option<String>,
+
+    /// Name of the history table [default: alembic_version_history]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Database options"
+    )]
+    pub history_table: Option<String>,
+
+    /// How long to wait for the migration lock held by another run, e.g. 30s, 2m [default: 60s]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create a new migrations folder and dapp-migrate.toml
+    #[command(after_help = "Example:\n  dapp db init\n  dapp db -d db/migrations init")]
+    Init,
+
+    /// Create a new revision file (alias: revision)
+    #[command(
+        visible_alias = "revision",
+        after_help = "\
+Examples:
+  dapp db migrate -m \"Add user email column\"
+  dapp db migrate -m \"Backfill\" --head left@head
+  dapp db migrate -m \"Hotfix\" --head 3c00 --splice
+  dapp db migrate -m \"Reports\" --head base --branch-label reports"
+    )]
+    Migrate(MigrateArgs),
+
+    /// Create a merge revision joining two or more heads
+    #[command(
+        after_help = "Examples:\n  dapp db merge -m \"merge\" heads\n  dapp db merge -m \"join\" 4e00 5f10"
+    )]
+    Merge(MergeArgs),
+
+    /// Apply revisions up to a target (default: head)
+    #[command(after_help = "\
+Targets: head, heads, REV (full or 4+ character prefix), LABEL@head, +N, REV+N.
+With --sql a range FROM:TO is accepted.
+
+Examples:
+  dapp db upgrade
+  dapp db upgrade heads
+  dapp db upgrade +1
+  dapp db upgrade ae1027a6acf
+  dapp db upgrade --sql > upgrade.sql")]
+    Upgrade(UpgradeArgs),
+
+    /// Undo revisions down to a target (default: -1)
+    #[command(after_help = "\
+Targets: -N, REV, base, LABEL@-N, REV-N. With --sql a range FROM:TO is required.
+
+Examples:
+  dapp db downgrade
+  dapp db downgrade -2
+  dapp db downgrade base
+  dapp db downgrade --sql head:base > rollback.sql")]
+    Downgrade(DowngradeArgs),
+
+    /// Show the revision(s) the database is at
+    #[command(after_help = "Example:\n  dapp db current -v")]
+    Current(VerboseArgs),
+
+    /// Show the head revisions of the files
+    Heads(HeadsArgs),
+
+    /// List revisions, newest first
+    #[command(after_help = "\
+Examples:
+  dapp db history
+  dapp db history -r 1a00:3c00
+  dapp db history -r current: -i")]
+    History(HistoryArgs),
+
+    /// Show branch points
+    Branches(VerboseArgs),
+
+    /// Show one revision in full
+    #[command(after_help = "Examples:\n  dapp db show head\n  dapp db show 3c00")]
+    Show(ShowArgs),
+
+    /// Set the version table to revisions without running any SQL
+    #[command(after_help = "\
+Examples:
+  dapp db stamp head
+  dapp db stamp 4e00 5f10
+  dapp db stamp --purge heads")]
+    Stamp(StampArgs),
+
+    /// Open a revision file in $EDITOR
+    Edit(ShowArgs),
+
+    /// Exit 1 when the database is not at the heads, a file was edited after it was applied,
+    /// or the files have several heads
+    Check,
+
+    /// Compare recorded checksums with the files, revision by revision
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Message of the revision (first line of the file, and its file name)
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Revision id to use instead of a random one (letters, digits, _; at most 32)
+    #[arg(long, value_name = "ID")]
+    pub rev_id: Option<String>,
+    /// Revision to build on: a head, LABEL@head, or base for a new root
+    #[arg(long, default_value = "head", value_name = "REV")]
+    pub head: String,
+    /// Allow --head to name a revision that is not a head, starting a new branch
+    #[arg(long)]
+    pub splice: bool,
+    /// Branch label for the new revision
+    #[arg(long, value_name = "LABEL")]
+    pub branch_label: Option<String>,
+    /// Revision or branch label this one depends on (repeatable)
+    #[arg(long, value_name = "REV")]
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Revisions to merge, or `heads`
+    #[arg(required = true, value_name = "REVISIONS")]
+    pub revisions: Vec<String>,
+    /// Message of the merge revision
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Branch label for the merge revision
+    #[arg(long, value_name = "LABEL")]
+    pub branch_label: Option<String>,
+    /// Revision id to use instead of a random one
+    #[arg(long, value_name = "ID")]
+    pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Target revision
+    #[arg(
+        default_value = "head",
+        allow_hyphen_values = true,
+        value_name = "REVISION"
+    )]
+    pub revision: String,
+    /// Print the SQL instead of running it (no database connection)
+    #[arg(long)]
+    pub sql: bool,
+    /// Print the plan and change nothing
+    #[arg(long, conflicts_with = "sql")]
+    pub dry_run: bool,
+    /// Accepted for compatibility with Flask-Migrate; ignored
+    #[arg(long, hide = true)]
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// Target revision
+    #[arg(
+        default_value = "-1",
+        allow_hyphen_values = true,
+        value_name = "REVISION"
+    )]
+    pub revision: String,
+    /// Print the SQL instead of running it (no database connection); needs FROM:TO
+    #[arg(long)]
+    pub sql: bool,
+    /// Print the plan and change nothing
+    #[arg(long, conflicts_with = "sql")]
+    pub dry_run: bool,
+    /// Accepted for compatibility with Flask-Migrate; ignored
+    #[arg(long, hide = true)]
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerboseArgs {
+    /// Show full details
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HeadsArgs {
+    /// Show full details
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Leave out heads that another revision depends on
+    #[arg(long)]
+    pub resolve_dependencies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Range START:END (either side optional; `current` reads the database)
+    #[arg(
+        short = 'r',
+        long = "rev-range",
+        allow_hyphen_values = true,
+        value_name = "RANGE"
+    )]
+    pub rev_range: Option<String>,
+    /// Show full details
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Mark the revisions the database is at (reads the database)
+    #[arg(short = 'i', long)]
+    pub indicate_current: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Revision to show
+    #[arg(
+        default_value = "head",
+        allow_hyphen_values = true,
+        value_name = "REVISION"
+    )]
+    pub revision: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StampArgs {
+    /// Revisions to stamp (or heads, or base)
+    #[arg(required = true, allow_hyphen_values = true, value_name = "REVISIONS")]
+    pub revisions: Vec<String>,
+    /// Delete every row of the version table first (also rows no file knows)
+    #[arg(long)]
+    pub purge: bool,
+    /// Print the SQL instead of running it
+    #[arg(long, conflicts_with = "purge")]
+    pub sql: bool,
+    /// Print the plan and change nothing
+    #[arg(long, conflicts_with = "sql")]
+    pub dry_run: bool,
+    /// Accepted for compatibility with Flask-Migrate; ignored
+    #[arg(long, hide = true)]
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Record the file's current checksum for this revision (a deliberate edit)
+    #[arg(long, value_name = "REV")]
+    pub accept: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn downgrade_accepts_negative_targets() {
+        let cli = Cli::try_parse_from(["dapp", "db", "downgrade", "-2"]).unwrap();
+        let TopCommand::Db(db) = cli.command;
+        match db.command {
+            DbCommand::Downgrade(a) => assert_eq!(a.revision, "-2"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn revision_is_an_alias_of_migrate() {
+        let cli = Cli::try_parse_from(["dapp", "db", "revision", "-m", "x"]).unwrap();
+        let TopCommand::Db(db) = cli.command;
+        assert!(matches!(db.command, DbCommand::Migrate(_)));
+    }
+}

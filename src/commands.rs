@@ -1,0 +1,923 @@
+//! One function per `dapp db` command: load the config and the files, plan, run the engine,
+//! render. The glue between the pure core, the database and the terminal.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::backend::postgres::{ConnectOptions, Postgres};
+use crate::backend::{Backend, Tables};
+use crate::cli::{Cli, DbCommand, GlobalOpts, TopCommand};
+use crate::config::{Config, Overrides};
+use crate::engine::{Engine, EngineError, EngineOptions, Event, RunReport};
+use crate::error::Error;
+use crate::graph::{BitSet, RevisionGraph};
+use crate::output::{self, Format};
+use crate::plan::{self, Plan};
+use crate::revision::{self, NewRevision, RevisionId};
+use crate::script_dir::ScriptDir;
+use crate::target::{Range, Symbol, Target, TargetOrRange};
+
+/// Where output goes: stdout for results, stderr for logs and errors.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+/// What the process was started with.
+pub struct Invocation<'a> {
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub cwd: PathBuf,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error> {
+    let TopCommand::Db(db) = cli.command;
+    let config = Config::load(&overrides(&db.global), inv.env, &inv.cwd)?;
+    let mut ctx = Ctx {
+        config,
+        format: db.global.format,
+        io,
+        env: inv.env,
+    };
+    match db.command {
+        DbCommand::Init => ctx.init(&db.global, &inv.cwd),
+        DbCommand::Migrate(a) => ctx.migrate(a),
+        DbCommand::Merge(a) => ctx.merge(a),
+        DbCommand::Heads(a) => ctx.heads(a.verbose, a.resolve_dependencies),
+        DbCommand::History(a) => ctx.history(a.rev_range.as_deref(), a.verbose, a.indicate_current),
+        DbCommand::Branches(a) => ctx.branches(a.verbose),
+        DbCommand::Show(a) => ctx.show(&a.revision),
+        DbCommand::Edit(a) => ctx.edit(&a.revision),
+        DbCommand::Current(a) => ctx.block_on(|c| Box::pin(c.current(a.verbose))),
+        DbCommand::Upgrade(a) => ctx.migrate_db(MoveKind::Up, &a.revision, a.sql, a.dry_run),
+        DbCommand::Downgrade(a) => ctx.migrate_db(MoveKind::Down, &a.revision, a.sql, a.dry_run),
+        DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
+        DbCommand::Check => ctx.block_on(|c| Box::pin(c.check())),
+        DbCommand::Verify(a) => ctx.block_on(|c| Box::pin(c.verify(a.accept.clone()))),
+    }
+}
+
+fn overrides(g: &GlobalOpts) -> Overrides {
+    Overrides {
+        config: g.config.clone(),
+        database_url: g.database_url.clone(),
+        directory: g.directory.clone(),
+        version_table: g.version_table.clone(),
+        version_table_schema: g.version_table_schema.clone(),
+        history_table: g.history_table.clone(),
+        lock_wait: g.lock_wait.clone(),
+        ..Default::default()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MoveKind {
+    Up,
+    Down,
+}
+
+struct Ctx<'a, 'io> {
+    config: Config,
+    format: Format,
+    io: &'a mut Io<'io>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+type BoxFut<'f> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + 'f>>;
+
+impl<'a, 'io> Ctx<'a, 'io> {
+    fn out(&mut self, s: &str) -> Result<(), Error> {
+        self.io.out.write_all(s.as_bytes())?;
+        Ok(())
+    }
+
+    fn outln(&mut self, s: &str) -> Result<(), Error> {
+        self.out(s)?;
+        self.out("\n")
+    }
+
+    fn log(&mut self, s: &str) {
+        let _ = writeln!(self.io.err, "{s}");
+    }
+
+    fn json<T: serde::Serialize>(&mut self, v: &T) -> Result<(), Error> {
+        let s = output::to_json(v);
+        self.out(&s)
+    }
+
+    fn scripts(&self) -> ScriptDir {
+        ScriptDir::new(&self.config.script_location)
+    }
+
+    fn graph(&self) -> Result<RevisionGraph, Error> {
+        Ok(self.scripts().load()?)
+    }
+
+    fn tables(&self) -> Tables {
+        Tables {
+            schema: self.config.version_table_schema.clone(),
+            version: self.config.version_table.clone(),
+            history: self.config.history_table.clone(),
+        }
+    }
+
+    fn block_on<F>(&mut self, f: F) -> Result<(), Error>
+    where
+        F: for<'c> FnOnce(&'c mut Self) -> BoxFut<'c>,
+    {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        rt.block_on(f(self))
+    }
+
+    async fn connect(&self) -> Result<Postgres, Error> {
+        let url = self.config.database_url()?;
+        let opts = ConnectOptions {
+            connect_timeout: Some(Duration::from_secs(10)),
+            statement_timeout: self.config.statement_timeout,
+            lock_timeout: self.config.lock_timeout,
+        };
+        Postgres::connect(&url.postgres_url(), &opts)
+            .await
+            .map_err(|source| {
+                Error::Engine(EngineError::Connect {
+                    url: url.redacted(),
+                    source,
+                })
+            })
+    }
+
+    fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {
+        EngineOptions {
+            tables: self.tables(),
+            lock_wait: self.config.lock_wait,
+            transaction_per_migration: self.config.transaction_per_migration,
+            lock_retries: self.config.lock_retries,
+            lock_timeout_set: self.config.lock_timeout.is_some(),
+            host: hostname(self.env),
+            allow_unknown_rows,
+        }
+    }
+
+    // ---- authoring: files only ----
+
+    fn init(&mut self, global: &GlobalOpts, cwd: &Path) -> Result<(), Error> {
+        let root = if self.config.file.is_some() {
+            self.config.root.clone()
+        } else {
+            cwd.to_path_buf()
+        };
+        let location = match &global.directory {
+            Some(d) => d.clone(),
+            None => self.config.script_location.clone(),
+        };
+        let location = if location.is_absolute() {
+            location
+        } else {
+            root.join(location)
+        };
+        let rel = location
+            .strip_prefix(&root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| location.display().to_string());
+        let created = ScriptDir::new(&location).init(&root, &rel)?;
+        for p in &created {
+            if p.is_dir() {
+                self.outln(&format!("Creating directory {} ...  done", p.display()))?;
+            } else {
+                self.outln(&format!("Generating {} ...  done", p.display()))?;
+            }
+        }
+        let cfg = root.join(crate::script_dir::CONFIG_FILE);
+        self.outln(&format!(
+            "Please edit configuration/connection settings in {} before proceeding.",
+            cfg.display()
+        ))
+    }
+
+    fn new_id(&self, g: &RevisionGraph, given: Option<&str>) -> Result<RevisionId, Error> {
+        if let Some(id) = given {
+            let id = RevisionId::new(id).map_err(|reason| {
+                Error::Usage(format!(
+                    "--rev-id `{id}` is not a valid revision id: {reason}"
+                ))
+            })?;
+            if g.index_of(id.as_str()).is_some() {
+                return Err(Error::Usage(format!(
+                    "revision {id} already exists; choose another --rev-id"
+                )));
+            }
+            return Ok(id);
+        }
+        loop {
+            let n: u64 = rand::random::<u64>() & 0xffff_ffff_ffff;
+            let id = format!("{n:012x}");
+            if g.index_of(&id).is_none() {
+                return RevisionId::new(&id).map_err(Error::Usage);
+            }
+        }
+    }
+
+    fn check_label(&self, g: &RevisionGraph, label: Option<&str>) -> Result<Vec<String>, Error> {
+        let Some(l) = label else {
+            return Ok(Vec::new());
+        };
+        revision::check_word(l, revision::MAX_ID_LEN)
+            .map_err(|r| Error::Usage(format!("--branch-label `{l}`: {r}")))?;
+        if let Some(i) = g
+            .nodes()
+            .iter()
+            .position(|n| n.rev.branch_labels.iter().any(|x| x == l))
+        {
+            return Err(Error::Usage(format!(
+                "Branch name '{l}' is already used by revision {}; pick another label",
+                g.node(i).id()
+            )));
+        }
+        if g.index_of(l).is_some() {
+            return Err(Error::Usage(format!(
+                "branch label `{l}` is also a revision id; pick another label"
+            )));
+        }
+        Ok(vec![l.to_owned()])
+    }
+
+    fn write_new(&mut self, g: &RevisionGraph, new: NewRevision) -> Result<(), Error> {
+        let path = self.scripts().write_revision(&new)?;
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({ "revision": new.id.as_str(), "path": path.display().to_string() })),
+            Format::Text => {
+                let _ = g;
+                self.outln(&format!("Generating {} ...  done", path.display()))
+            }
+        }
+    }
+
+    fn migrate(&mut self, a: crate::cli::MigrateArgs) -> Result<(), Error> {
+        let g = self.graph()?;
+        let id = self.new_id(&g, a.rev_id.as_deref())?;
+        let head: Target = a.head.parse()?;
+        let heads = match g.resolve_target(&head) {
+            Err(crate::graph::ResolveError::MultipleHeads { heads, .. }) if head.branch.is_none() => {
+                return Err(Error::Usage(format!(
+                    "Multiple heads are present; please specify the head revision on which the new revision should be based (--head), or perform a merge (dapp db merge -m \"merge heads\" heads). Heads: {}",
+                    heads.join(", ")
+                )))
+            }
+            r => r?,
+        };
+        if !a.splice {
+            for &h in &heads {
+                if !g.node(h).is_head() {
+                    return Err(Error::Usage(format!(
+                        "Revision {} is not a head revision; please specify --splice to create a new branch from this revision",
+                        g.node(h).id()
+                    )));
+                }
+            }
+        }
+        let mut depends_on = Vec::new();
+        for d in &a.depends_on {
+            let t: Target = d.parse()?;
+            let i = g.resolve_one(
+                t.branch.as_deref(),
+                t.symbol.as_ref().unwrap_or(&Symbol::Head),
+                d,
+            )?;
+            let Some(i) = i else {
+                return Err(Error::Usage(format!("--depends-on {d} names no revision")));
+            };
+            // Labels are kept as labels; ids and prefixes become full ids (as Alembic writes them).
+            if g.node(i).labels.iter().any(|l| l == d) {
+                depends_on.push(d.clone());
+            } else {
+                depends_on.push(g.node(i).id().to_owned());
+            }
+        }
+        let new = NewRevision {
+            id,
+            message: a.message.unwrap_or_else(|| "empty message".into()),
+            down_revisions: heads.iter().map(|&h| g.node(h).rev.id.clone()).collect(),
+            branch_labels: self.check_label(&g, a.branch_label.as_deref())?,
+            depends_on,
+            create_date: chrono::Local::now()
+                .format("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string(),
+        };
+        self.write_new(&g, new)
+    }
+
+    fn merge(&mut self, a: crate::cli::MergeArgs) -> Result<(), Error> {
+        let g = self.graph()?;
+        let mut parents: Vec<usize> = Vec::new();
+        for r in &a.revisions {
+            let t: Target = r.parse()?;
+            for i in g.resolve_target(&t)? {
+                if parents.contains(&i) {
+                    return Err(Error::Usage("Duplicate head revisions specified".into()));
+                }
+                parents.push(i);
+            }
+        }
+        if parents.len() < 2 {
+            return Err(Error::Usage(format!(
+                "nothing to merge: {} name{} {} revision{}; a merge joins two or more heads",
+                a.revisions.join(" "),
+                if a.revisions.len() == 1 { "s" } else { "" },
+                parents.len(),
+                if parents.len() == 1 { "" } else { "s" }
+            )));
+        }
+        for &p in &parents {
+            if !g.node(p).is_head() {
+                return Err(Error::Usage(format!(
+                    "Revision {} is not a head revision; only heads can be merged",
+                    g.node(p).id()
+                )));
+            }
+        }
+        let new = NewRevision {
+            id: self.new_id(&g, a.rev_id.as_deref())?,
+            message: a.message.unwrap_or_else(|| "empty message".into()),
+            down_revisions: parents.iter().map(|&p| g.node(p).rev.id.clone()).collect(),
+            branch_labels: self.check_label(&g, a.branch_label.as_deref())?,
+            depends_on: Vec::new(),
+            create_date: chrono::Local::now()
+                .format("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string(),
+        };
+        self.write_new(&g, new)
+    }
+
+    fn heads(&mut self, verbose: bool, resolve_dependencies: bool) -> Result<(), Error> {
+        let g = self.graph()?;
+        let heads: Vec<usize> = if resolve_dependencies {
+            g.real_heads().to_vec()
+        } else {
+            g.heads().to_vec()
+        };
+        self.print_revisions(&g, &heads, verbose, None, output::heads_line)
+    }
+
+    fn print_revisions(
+        &mut self,
+        g: &RevisionGraph,
+        revs: &[usize],
+        verbose: bool,
+        current: Option<&BitSet>,
+        line: fn(&RevisionGraph, usize) -> String,
+    ) -> Result<(), Error> {
+        match self.format {
+            Format::Json => {
+                let v: Vec<output::RevisionJson> = revs
+                    .iter()
+                    .map(|&i| output::revision_json(g, i, current))
+                    .collect();
+                self.json(&v)
+            }
+            Format::Text => {
+                let mut s = String::new();
+                for &i in revs {
+                    if verbose {
+                        s.push_str(&output::log_entry(g, i, current));
+                        s.push('\n');
+                    } else {
+                        s.push_str(&line(g, i));
+                        s.push('\n');
+                    }
+                }
+                self.out(&s)
+            }
+        }
+    }
+
+    fn history(
+        &mut self,
+        range: Option<&str>,
+        verbose: bool,
+        indicate_current: bool,
+    ) -> Result<(), Error> {
+        let g = self.graph()?;
+        let range = range.map(Range::parse).transpose()?;
+        let mentions_current = range.as_ref().is_some_and(|r| {
+            [&r.lower, &r.upper].iter().any(|t| {
+                t.as_ref()
+                    .is_some_and(|t| t.symbol == Some(Symbol::Current))
+            })
+        });
+        let current: Option<Vec<usize>> = if indicate_current || mentions_current {
+            Some(self.read_current_rows(&g)?)
+        } else {
+            None
+        };
+        let revs = plan::history(&g, range.as_ref(), current.as_deref().unwrap_or(&[]))?;
+        let marks = current.as_ref().filter(|_| indicate_current).map(|c| {
+            let mut b = BitSet::new(g.len());
+            for &i in c {
+                b.insert(i);
+            }
+            b
+        });
+        match self.format {
+            Format::Json => {
+                let v: Vec<output::RevisionJson> = revs
+                    .iter()
+                    .map(|&i| output::revision_json(&g, i, marks.as_ref()))
+                    .collect();
+                self.json(&v)
+            }
+            Format::Text => {
+                let mut s = String::with_capacity(revs.len() * 80);
+                for &i in &revs {
+                    if verbose {
+                        s.push_str(&output::log_entry(&g, i, marks.as_ref()));
+                    } else {
+                        s.push_str(&output::history_line(&g, i, marks.as_ref()));
+                    }
+                    s.push('\n');
+                }
+                self.out(&s)
+            }
+        }
+    }
+
+    fn read_current_rows(&mut self, g: &RevisionGraph) -> Result<Vec<usize>, Error> {
+        let opts = self.engine_options(false);
+        block_on(async {
+            let pg = self.connect().await?;
+            let mut e = Engine::new(pg, g, opts);
+            let rows = e.rows().await?.unwrap_or_default();
+            Ok(e.resolve_rows(&rows)?)
+        })
+    }
+
+    fn branches(&mut self, verbose: bool) -> Result<(), Error> {
+        let g = self.graph()?;
+        let revs = plan::history(&g, None, &[])?;
+        let points: Vec<usize> = revs
+            .into_iter()
+            .filter(|&i| g.node(i).is_branch_point())
+            .collect();
+        match self.format {
+            Format::Json => {
+                let v: Vec<serde_json::Value> = points
+                    .iter()
+                    .map(|&i| {
+                        serde_json::json!({
+                            "revision": output::revision_json(&g, i, None),
+                            "branches": g.node(i).next.iter().map(|&c| output::revision_json(&g, c, None)).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                self.json(&v)
+            }
+            Format::Text => {
+                let mut s = String::new();
+                for i in points {
+                    s.push_str(&output::branch_block(&g, i, verbose));
+                    s.push('\n');
+                }
+                self.out(&s)
+            }
+        }
+    }
+
+    fn resolve_show(
+        &mut self,
+        g: &RevisionGraph,
+        rev: &str,
+    ) -> Result<(Vec<usize>, Option<BitSet>), Error> {
+        let t: Target = rev.parse()?;
+        if t.symbol == Some(Symbol::Current) && t.relative.is_none() {
+            let rows = self.read_current_rows(g)?;
+            let mut b = BitSet::new(g.len());
+            for &i in &rows {
+                b.insert(i);
+            }
+            return Ok((rows, Some(b)));
+        }
+        if t.relative.is_some() {
+            return Err(Error::Usage(format!(
+                "`{rev}` is relative; show takes a revision, head, heads, base or current"
+            )));
+        }
+        let revs = g.resolve_target(&t)?;
+        Ok((revs, None))
+    }
+
+    fn show(&mut self, rev: &str) -> Result<(), Error> {
+        let g = self.graph()?;
+        let (revs, current) = self.resolve_show(&g, rev)?;
+        self.print_revisions(&g, &revs, true, current.as_ref(), output::heads_line)
+    }
+
+    fn edit(&mut self, rev: &str) -> Result<(), Error> {
+        let g = self.graph()?;
+        let (revs, _) = self.resolve_show(&g, rev)?;
+        let editor = (self.env)("VISUAL")
+            .or_else(|| (self.env)("EDITOR"))
+            .filter(|e| !e.trim().is_empty())
+            .ok_or_else(|| {
+                Error::Editor(
+                    "set $EDITOR (or $VISUAL) to the editor to open revision files with".into(),
+                )
+            })?;
+        for i in revs {
+            let path = g.node(i).rev.path.clone();
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("sh")
+                .arg(&path)
+                .status()
+                .map_err(|e| Error::Editor(format!("cannot start {editor}: {e}")))?;
+            if !status.success() {
+                return Err(Error::Editor(format!(
+                    "{editor} exited with {status} editing {}",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- database commands ----
+
+    async fn current(&mut self, verbose: bool) -> Result<(), Error> {
+        let g = self.graph()?;
+        let url = self.config.database_url()?;
+        let pg = self.connect().await?;
+        let mut e = Engine::new(pg, &g, self.engine_options(false));
+        let rows = e.rows().await?.unwrap_or_default();
+        let current = e.resolve_rows(&rows)?;
+        let shown = g.all_current(&current);
+        match self.format {
+            Format::Json => {
+                let at_heads = {
+                    let mut a: Vec<&str> = shown.iter().map(|&i| g.node(i).id()).collect();
+                    let mut b: Vec<&str> = g.heads().iter().map(|&i| g.node(i).id()).collect();
+                    a.sort();
+                    b.sort();
+                    a == b
+                };
+                let v = serde_json::json!({
+                    "database": url.redacted(),
+                    "version_rows": rows,
+                    "current": shown.iter().map(|&i| output::revision_json(&g, i, None)).collect::<Vec<_>>(),
+                    "at_heads": at_heads,
+                });
+                self.json(&v)
+            }
+            Format::Text => {
+                let mut s = String::new();
+                if verbose {
+                    s.push_str(&format!("Current revision(s) for {}:\n", url.redacted()));
+                }
+                for i in shown {
+                    if verbose {
+                        s.push_str(&output::log_entry(&g, i, None));
+                    } else {
+                        s.push_str(&output::current_line(&g, i));
+                    }
+                    s.push('\n');
+                }
+                self.out(&s)
+            }
+        }
+    }
+
+    fn migrate_db(
+        &mut self,
+        kind: MoveKind,
+        target: &str,
+        sql: bool,
+        dry_run: bool,
+    ) -> Result<(), Error> {
+        let g = self.graph()?;
+        if sql {
+            return self.offline(&g, kind, target);
+        }
+        let t: Target = target.parse()?;
+        let planner = |cur: &[usize]| match kind {
+            MoveKind::Up => plan::upgrade(&g, cur, &t),
+            MoveKind::Down => plan::downgrade(&g, cur, &t),
+        };
+        self.execute(&g, &planner, dry_run, false)
+    }
+
+    fn stamp(
+        &mut self,
+        revisions: &[String],
+        purge: bool,
+        sql: bool,
+        dry_run: bool,
+    ) -> Result<(), Error> {
+        let g = self.graph()?;
+        if sql {
+            let mut start: Option<Target> = None;
+            let mut targets = Vec::new();
+            for r in revisions {
+                match r.parse::<TargetOrRange>()? {
+                    TargetOrRange::Target(t) => targets.push(t),
+                    TargetOrRange::Range(rg) => {
+                        if let Some(l) = rg.lower {
+                            if start.as_ref().is_some_and(|s| s != &l) {
+                                return Err(Error::Usage("Stamp operation with --sql only supports a single starting revision at a time".into()));
+                            }
+                            start = Some(l);
+                        }
+                        targets.extend(rg.upper);
+                    }
+                }
+            }
+            let current = match &start {
+                Some(s) => g.resolve_target(s)?,
+                None => Vec::new(),
+            };
+            let p = plan::stamp(&g, &current, &targets, false)?;
+            let text = crate::offline::render(
+                &g,
+                &p,
+                &self.tables(),
+                self.config.transaction_per_migration,
+                current.is_empty(),
+            );
+            return self.out(&text);
+        }
+        let targets: Vec<Target> = revisions
+            .iter()
+            .map(|r| r.parse())
+            .collect::<Result<_, _>>()?;
+        let planner = |cur: &[usize]| plan::stamp(&g, cur, &targets, purge);
+        self.execute(&g, &planner, dry_run, purge)
+    }
+
+    fn offline(&mut self, g: &RevisionGraph, kind: MoveKind, target: &str) -> Result<(), Error> {
+        let (lower, upper) = match target.parse::<TargetOrRange>()? {
+            TargetOrRange::Range(r) => (r.lower, r.upper),
+            // Flask-Migrate's default for `downgrade --sql` is `head:-1`.
+            TargetOrRange::Target(t) if kind == MoveKind::Down && target == "-1" => {
+                (Some(Target::head()), Some(t))
+            }
+            TargetOrRange::Target(t) => {
+                if kind == MoveKind::Down {
+                    return Err(Error::Usage(format!(
+                        "downgrade with --sql requires <fromrev>:<torev>, e.g. `dapp db downgrade --sql head:{target}`"
+                    )));
+                }
+                (None, Some(t))
+            }
+        };
+        let upper = upper.unwrap_or_else(|| {
+            if kind == MoveKind::Up {
+                Target::head()
+            } else {
+                Target::base()
+            }
+        });
+        let current = match &lower {
+            Some(l) => g.resolve_target(l)?,
+            None => Vec::new(),
+        };
+        let p = match kind {
+            MoveKind::Up => plan::upgrade(g, &current, &upper)?,
+            MoveKind::Down => plan::downgrade(g, &current, &upper)?,
+        };
+        let text = crate::offline::render(
+            g,
+            &p,
+            &self.tables(),
+            self.config.transaction_per_migration,
+            current.is_empty() && kind == MoveKind::Up,
+        );
+        self.out(&text)
+    }
+
+    fn execute(
+        &mut self,
+        g: &RevisionGraph,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, plan::PlanError>,
+        dry_run: bool,
+        allow_unknown: bool,
+    ) -> Result<(), Error> {
+        let opts = self.engine_options(allow_unknown);
+        let format = self.format;
+        let result: Result<RunReport, Error> = block_on(async {
+            let pg = self.connect().await?;
+            let mut e = Engine::new(pg, g, opts);
+            if dry_run {
+                let rows = e.rows().await?.unwrap_or_default();
+                let current = e.resolve_rows(&rows)?;
+                let p = planner(&current)?;
+                let steps = p
+                    .steps
+                    .iter()
+                    .map(|s| (s.log_line(g), Duration::ZERO))
+                    .collect();
+                return Ok(RunReport {
+                    heads_before: rows,
+                    heads_after: p.heads_after,
+                    steps,
+                    fast_path: true,
+                });
+            }
+            let err = &mut *self.io.err;
+            let mut on = |ev: Event<'_>| log_event(err, format, ev);
+            Ok(e.run(planner, &mut on).await?)
+        });
+        let report = result?;
+        match self.format {
+            Format::Json => {
+                let v = serde_json::json!({
+                    "dry_run": dry_run,
+                    "heads_before": report.heads_before,
+                    "heads_after": report.heads_after,
+                    "steps": report.steps.iter().map(|(l, d)| serde_json::json!({"step": l, "duration_ms": d.as_secs_f64() * 1000.0})).collect::<Vec<_>>(),
+                });
+                self.json(&v)
+            }
+            Format::Text => {
+                if dry_run {
+                    for (l, _) in &report.steps {
+                        self.log(&format!("INFO  [dapp] Would run {l}"));
+                    }
+                    self.log(&format!(
+                        "INFO  [dapp] Dry run: {} step(s), nothing was changed",
+                        report.steps.len()
+                    ));
+                } else if !report.steps.is_empty() {
+                    let total: Duration = report.steps.iter().map(|(_, d)| *d).sum();
+                    self.log(&format!(
+                        "INFO  [dapp] {} step(s) in {:.1?}; version table: {}",
+                        report.steps.len(),
+                        total,
+                        if report.heads_after.is_empty() {
+                            "(empty)".to_owned()
+                        } else {
+                            report.heads_after.join(", ")
+                        }
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn check(&mut self) -> Result<(), Error> {
+        let g = self.graph()?;
+        let pg = self.connect().await?;
+        let mut e = Engine::new(pg, &g, self.engine_options(true));
+        let rows = e.rows().await?.unwrap_or_default();
+        let history = e.history().await?;
+        let findings = crate::check::findings(&g, &rows, &history);
+        match self.format {
+            Format::Json => {
+                self.json(&serde_json::json!({ "ok": findings.is_empty(), "findings": findings }))
+            }
+            Format::Text => {
+                let mut s = String::new();
+                for f in &findings {
+                    s.push_str(&format!("{}\n", f.message));
+                }
+                if findings.is_empty() {
+                    s.push_str("No problems found: the database is at the heads and every applied file matches its checksum.\n");
+                }
+                self.out(&s)
+            }
+        }?;
+        if findings.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Findings(format!(
+                "check found {} problem(s)",
+                findings.len()
+            )))
+        }
+    }
+
+    async fn verify(&mut self, accept: Vec<String>) -> Result<(), Error> {
+        let g = self.graph()?;
+        let pg = self.connect().await?;
+        let mut e = Engine::new(pg, &g, self.engine_options(true));
+        if !accept.is_empty() {
+            let mut ids = Vec::new();
+            for a in &accept {
+                let t: Target = a.parse()?;
+                ids.extend(g.resolve_target(&t)?);
+            }
+            let sql = crate::check::accept_sql(&g, &ids, &self.tables(), &hostname(self.env));
+            e.backend()
+                .query(&sql)
+                .await
+                .map_err(|source| EngineError::Database {
+                    doing: "recording accepted checksums".into(),
+                    source,
+                })?;
+            for &i in &ids {
+                self.log(&format!(
+                    "INFO  [dapp] Accepted the current file of {} as applied",
+                    g.node(i).id()
+                ));
+            }
+        }
+        let rows = e.rows().await?.unwrap_or_default();
+        let history = e.history().await?;
+        let table = crate::check::verify_rows(&g, &rows, &history);
+        let bad = table
+            .iter()
+            .filter(|r| r.status != "ok" && r.status != "pending")
+            .count();
+        match self.format {
+            Format::Json => self.json(&table)?,
+            Format::Text => {
+                let mut s = format!(
+                    "{:<32}  {:<8}  {:<12}  {:<12}  {}\n",
+                    "REVISION", "STATE", "RECORDED", "FILE", "STATUS"
+                );
+                for r in &table {
+                    s.push_str(&format!(
+                        "{:<32}  {:<8}  {:<12}  {:<12}  {}\n",
+                        r.revision,
+                        r.state,
+                        r.recorded
+                            .as_deref()
+                            .map(|c| &c[..12.min(c.len())])
+                            .unwrap_or("-"),
+                        r.file
+                            .as_deref()
+                            .map(|c| &c[..12.min(c.len())])
+                            .unwrap_or("-"),
+                        r.status
+                    ));
+                }
+                self.out(&s)?;
+            }
+        }
+        if bad > 0 {
+            Err(Error::Findings(format!(
+                "{bad} revision(s) differ from what was applied"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Runs a future to completion on a single-threaded runtime.
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(f)
+}
+
+/// Prints an engine event on stderr, in Alembic's log shape.
+fn log_event(err: &mut dyn Write, format: Format, ev: Event<'_>) {
+    let _ = format;
+    let line = match ev {
+        Event::StepStarted { line } => format!("INFO  [alembic.runtime.migration] Running {line}"),
+        Event::StepFinished { line, elapsed } if elapsed >= Duration::from_secs(1) => {
+            format!("INFO  [dapp] {line} took {elapsed:.1?}")
+        }
+        Event::StepFinished { .. } => return,
+        Event::LockWaiting { holder, waited } => match holder {
+            Some(h) => format!(
+                "INFO  [dapp] Waiting for the migration lock, held by {h} (waited {:.0?})",
+                waited
+            ),
+            None => format!(
+                "INFO  [dapp] Waiting for the migration lock (waited {:.0?})",
+                waited
+            ),
+        },
+        Event::LockAcquired { waited } => {
+            format!("INFO  [dapp] Took the migration lock after {waited:.1?}")
+        }
+        Event::Retrying {
+            line,
+            attempt,
+            delay,
+        } => {
+            format!("WARNING [dapp] {line} hit lock_timeout; retry {attempt} in {delay:.1?}")
+        }
+        Event::CommitBeforeNonTransactional { revision } => {
+            format!("INFO  [dapp] Committing the steps so far: revision {revision} runs outside a transaction")
+        }
+    };
+    let _ = writeln!(err, "{line}");
+}
+
+/// This machine's name, for the history table.
+fn hostname(env: &dyn Fn(&str) -> Option<String>) -> String {
+    env("HOSTNAME")
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_default()
+}

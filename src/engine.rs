@@ -1,0 +1,736 @@
+//! Runs a plan against a database: the lock, reading state, applying steps, recording history.
+//!
+//! The one place that decides how a run touches the database, for every command that writes
+//! (`upgrade`, `downgrade`, `stamp`, `startup`). It talks to the database only through
+//! [`Backend`], and it checks before it locks: a run with nothing to do reads the version table
+//! once and returns, without taking the lock. Otherwise it takes the lock (polling, never
+//! blocking inside a statement), re-reads the state, re-plans, and applies.
+
+use std::time::{Duration, Instant};
+
+use crate::backend::{
+    quote_ident, quote_literal, Backend, BackendError, HistoryRow, LockHolder, Tables,
+};
+use crate::graph::RevisionGraph;
+use crate::plan::{Direction, Plan, PlanError, RowOp, Step, StepKind};
+use crate::revision::{self, SqlSection};
+use crate::statements;
+
+/// A run that failed. Exit status 1 unless it is a planning error found under the lock.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot connect to the database {url}: {source}")]
+    Connect { url: String, source: BackendError },
+    #[error("database error while {doing}: {source}")]
+    Database { doing: String, source: BackendError },
+    #[error("Can't locate revision identified by '{}': the version table names {} that no file in {dir} defines; restore the file(s), or run `dapp db stamp --purge REV` to reset the table", ids.join("', '"), if ids.len() == 1 { "a revision" } else { "revisions" })]
+    UnknownRevisions { ids: Vec<String>, dir: String },
+    #[error("gave up waiting for the migration lock after {waited:?}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
+    LockTimeout {
+        waited: Duration,
+        holder: Option<LockHolder>,
+    },
+    #[error("{}", describe_step_failure(.step, .location, .source, .outcome))]
+    Step {
+        step: String,
+        location: String,
+        source: BackendError,
+        outcome: Outcome,
+    },
+    #[error("{step}: expected to {what} one row of the version table, found {found}; the table was changed by someone else during the run. Rolled back")]
+    RowCount {
+        step: String,
+        what: String,
+        found: u64,
+    },
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+impl EngineError {
+    /// Exit status: planning errors are bad input (2), everything else a failure (1).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            EngineError::Plan(_) => crate::error::EXIT_USAGE,
+            _ => crate::error::EXIT_FAILED,
+        }
+    }
+}
+
+/// What a failed run left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Steps committed before the failure.
+    pub committed: Vec<String>,
+    /// Steps that ran but were rolled back with the failing one.
+    pub rolled_back: Vec<String>,
+    /// Steps never started.
+    pub not_run: Vec<String>,
+}
+
+fn describe_step_failure(
+    step: &str,
+    location: &str,
+    source: &BackendError,
+    outcome: &Outcome,
+) -> String {
+    let mut s = format!("Migration failed: {step}\n  at {location}\n  error: {source}");
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    s.push_str(&format!(
+        "\n  applied and committed: {}",
+        list(&outcome.committed)
+    ));
+    if !outcome.rolled_back.is_empty() {
+        s.push_str(&format!(
+            "\n  rolled back (not applied): {}",
+            outcome.rolled_back.join(", ")
+        ));
+    }
+    s.push_str(&format!("\n  not run: {}", list(&outcome.not_run)));
+    s
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub tables: Tables,
+    pub lock_wait: Duration,
+    pub transaction_per_migration: bool,
+    /// Retries of a step that failed on `lock_timeout` (SQLSTATE 55P03).
+    pub lock_retries: u32,
+    /// Whether a lock_timeout is in force (retries use savepoints in single-transaction runs).
+    pub lock_timeout_set: bool,
+    /// Name of this machine, for the history table.
+    pub host: String,
+    /// Allow version rows no file describes (for `stamp --purge`).
+    pub allow_unknown_rows: bool,
+}
+
+/// Something worth telling the user while a run goes on.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The lock is held by another session.
+    LockWaiting {
+        holder: Option<&'a LockHolder>,
+        waited: Duration,
+    },
+    LockAcquired {
+        waited: Duration,
+    },
+    /// A step is about to run; `line` is Alembic's `upgrade a -> b, message`.
+    StepStarted {
+        line: &'a str,
+    },
+    StepFinished {
+        line: &'a str,
+        elapsed: Duration,
+    },
+    /// A step hit lock_timeout and will be retried.
+    Retrying {
+        line: &'a str,
+        attempt: u32,
+        delay: Duration,
+    },
+    /// A non-transactional revision forces a commit of the steps so far.
+    CommitBeforeNonTransactional {
+        revision: &'a str,
+    },
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    pub heads_before: Vec<String>,
+    pub heads_after: Vec<String>,
+    /// Each step run: its log line and how long it took.
+    pub steps: Vec<(String, Duration)>,
+    /// True when the run had nothing to do and never took the lock.
+    pub fast_path: bool,
+}
+
+/// Runs plans against one connection.
+pub struct Engine<'g, B: Backend> {
+    backend: B,
+    graph: &'g RevisionGraph,
+    opts: EngineOptions,
+}
+
+impl<'g, B: Backend> Engine<'g, B> {
+    pub fn new(backend: B, graph: &'g RevisionGraph, opts: EngineOptions) -> Self {
+        Engine {
+            backend,
+            graph,
+            opts,
+        }
+    }
+
+    /// The backend, for read-only queries by commands.
+    pub fn backend(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
+    /// The version rows, or `None` when there is no version table.
+    pub async fn rows(&mut self) -> Result<Option<Vec<String>>, EngineError> {
+        self.backend
+            .read_versions(&self.opts.tables)
+            .await
+            .map_err(|source| EngineError::Database {
+                doing: "reading the version table".into(),
+                source,
+            })
+    }
+
+    /// The history table, oldest first.
+    pub async fn history(&mut self) -> Result<Vec<HistoryRow>, EngineError> {
+        self.backend
+            .read_history(&self.opts.tables)
+            .await
+            .map_err(|source| EngineError::Database {
+                doing: "reading the history table".into(),
+                source,
+            })
+    }
+
+    /// Version rows as graph indices; rows no file defines are an error unless allowed.
+    pub fn resolve_rows(&self, rows: &[String]) -> Result<Vec<usize>, EngineError> {
+        let mut out = Vec::new();
+        let mut unknown = Vec::new();
+        for r in rows {
+            match self.graph.index_of(r) {
+                Some(i) => {
+                    if !out.contains(&i) {
+                        out.push(i)
+                    }
+                }
+                None => unknown.push(r.clone()),
+            }
+        }
+        if !unknown.is_empty() && !self.opts.allow_unknown_rows {
+            let dir = self
+                .graph
+                .nodes()
+                .first()
+                .and_then(|n| n.rev.path.parent().map(|p| p.display().to_string()))
+                .unwrap_or_else(|| "the versions folder".into());
+            return Err(EngineError::UnknownRevisions { ids: unknown, dir });
+        }
+        Ok(out)
+    }
+
+    /// Plans with `planner` from the current rows and carries the plan out under the lock.
+    pub async fn run(
+        &mut self,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, EngineError> {
+        // Check without the lock: most start-ups have nothing to do.
+        let rows = self.rows().await?;
+        if let Some(rows) = &rows {
+            let current = self.resolve_rows(rows)?;
+            let plan = planner(&current)?;
+            if plan.is_empty() {
+                return Ok(RunReport {
+                    heads_before: rows.clone(),
+                    heads_after: rows.clone(),
+                    steps: vec![],
+                    fast_path: true,
+                });
+            }
+        }
+        self.lock(on).await?;
+        let result = self.run_locked(planner, on).await;
+        let unlocked = self.backend.unlock(self.opts.tables.lock_key()).await;
+        let report = result?;
+        unlocked.map_err(|source| EngineError::Database {
+            doing: "releasing the migration lock".into(),
+            source,
+        })?;
+        Ok(report)
+    }
+
+    /// Takes the migration lock, polling with `pg_try_advisory_lock` so that a waiting session
+    /// never sits inside a statement (a blocked statement holds a snapshot, and a
+    /// `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever).
+    async fn lock(&mut self, on: &mut dyn FnMut(Event<'_>)) -> Result<(), EngineError> {
+        let key = self.opts.tables.lock_key();
+        let started = Instant::now();
+        let mut next_report = Duration::ZERO;
+        let mut delay = Duration::from_millis(50);
+        let db = |source| EngineError::Database {
+            doing: "taking the migration lock".into(),
+            source,
+        };
+        loop {
+            if self.backend.try_lock(key).await.map_err(db)? {
+                if started.elapsed() > Duration::from_millis(1) && next_report > Duration::ZERO {
+                    on(Event::LockAcquired {
+                        waited: started.elapsed(),
+                    });
+                }
+                return Ok(());
+            }
+            let waited = started.elapsed();
+            if waited >= self.opts.lock_wait {
+                let holder = self.backend.lock_holder(key).await.map_err(db)?;
+                return Err(EngineError::LockTimeout { waited, holder });
+            }
+            if waited >= next_report {
+                let holder = self.backend.lock_holder(key).await.map_err(db)?;
+                on(Event::LockWaiting {
+                    holder: holder.as_ref(),
+                    waited,
+                });
+                next_report = waited + Duration::from_secs(5);
+            }
+            let left = self.opts.lock_wait.saturating_sub(waited);
+            tokio::time::sleep(delay.min(left).max(Duration::from_millis(10))).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    async fn run_locked(
+        &mut self,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<RunReport, EngineError> {
+        let t = self.opts.tables.clone();
+        let exists = self.tables_exist().await?;
+        let rows = if exists.0 {
+            self.rows().await?.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let current = self.resolve_rows(&rows)?;
+        let plan = planner(&current)?;
+        let mut ddl = String::new();
+        if !exists.0 || !exists.1 {
+            if let (Some(s), false) = (&t.schema, exists.0) {
+                ddl.push_str(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {};\n",
+                    quote_ident(s)
+                ));
+            }
+            if !exists.0 {
+                ddl.push_str(&version_table_ddl(&t));
+            }
+            if !exists.1 {
+                ddl.push_str(&history_table_ddl(&t));
+            }
+        }
+        let mut report = RunReport {
+            heads_before: rows.clone(),
+            ..Default::default()
+        };
+        let single = !self.opts.transaction_per_migration;
+        let labels: Vec<String> = plan.steps.iter().map(|s| s.log_line(self.graph)).collect();
+        let mut in_tx = false;
+        let mut tx_steps: Vec<String> = Vec::new();
+        let mut outcome = Outcome::default();
+
+        for (n, step) in plan.steps.iter().enumerate() {
+            let line = &labels[n];
+            let rev = step.revision().map(|r| &self.graph.node(r).rev);
+            let transactional = rev.is_none_or(|r| r.transactional);
+            if !transactional && in_tx {
+                on(Event::CommitBeforeNonTransactional {
+                    revision: rev.map(|r| r.id.as_str()).unwrap_or(""),
+                });
+                self.exec("COMMIT", "committing").await?;
+                outcome.committed.append(&mut tx_steps);
+                in_tx = false;
+            }
+            on(Event::StepStarted { line });
+            let started = Instant::now();
+            let result = if transactional {
+                self.run_transactional_step(step, line, &mut ddl, single, &mut in_tx, on)
+                    .await
+            } else {
+                self.run_outside_transaction(step, line, &mut ddl).await
+            };
+            if let Err(e) = result {
+                if in_tx || !single {
+                    let _ = self.backend.batch("ROLLBACK").await;
+                }
+                let mut rolled = std::mem::take(&mut tx_steps);
+                if transactional {
+                    rolled.push(line.clone());
+                }
+                outcome.rolled_back = rolled;
+                outcome.not_run = labels[n + 1..].to_vec();
+                return Err(match e {
+                    StepFailure::Sql { location, source } => EngineError::Step {
+                        step: line.clone(),
+                        location,
+                        source,
+                        outcome,
+                    },
+                    StepFailure::RowCount { what, found } => EngineError::RowCount {
+                        step: line.clone(),
+                        what,
+                        found,
+                    },
+                });
+            }
+            let elapsed = started.elapsed();
+            on(Event::StepFinished { line, elapsed });
+            report.steps.push((line.clone(), elapsed));
+            if transactional && single {
+                tx_steps.push(line.clone());
+            } else {
+                outcome.committed.push(line.clone());
+            }
+        }
+        if !ddl.is_empty() {
+            // Nothing to run, but the tables are created as Alembic does on any upgrade.
+            self.exec(
+                &format!("BEGIN;\n{ddl}COMMIT;"),
+                "creating the version table",
+            )
+            .await?;
+        }
+        if in_tx {
+            self.exec("COMMIT", "committing").await?;
+        }
+        report.heads_after = plan.heads_after.clone();
+        Ok(report)
+    }
+
+    async fn exec(&mut self, sql: &str, doing: &str) -> Result<(), EngineError> {
+        self.backend
+            .batch(sql)
+            .await
+            .map(|_| ())
+            .map_err(|source| EngineError::Database {
+                doing: doing.to_owned(),
+                source,
+            })
+    }
+
+    /// Whether the version and history tables exist (one round trip).
+    async fn tables_exist(&mut self) -> Result<(bool, bool), EngineError> {
+        let t = &self.opts.tables;
+        let sql = format!(
+            "SELECT to_regclass({}) IS NOT NULL, to_regclass({}) IS NOT NULL",
+            quote_literal(&t.version_table()),
+            quote_literal(&t.history_table())
+        );
+        let rows = self
+            .backend
+            .query(&sql)
+            .await
+            .map_err(|source| EngineError::Database {
+                doing: "looking for the version table".into(),
+                source,
+            })?;
+        let cell = |i: usize| {
+            rows.first()
+                .and_then(|r| r.get(i))
+                .and_then(|c| c.as_deref())
+                == Some("t")
+        };
+        Ok((cell(0), cell(1)))
+    }
+
+    async fn run_transactional_step(
+        &mut self,
+        step: &Step,
+        line: &str,
+        ddl: &mut String,
+        single: bool,
+        in_tx: &mut bool,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), StepFailure> {
+        let savepoints = single && self.opts.lock_retries > 0 && self.opts.lock_timeout_set;
+        let mut attempt = 0;
+        loop {
+            let mut prefix = String::new();
+            let opened_here = !*in_tx;
+            if !*in_tx {
+                prefix.push_str("BEGIN;\n");
+            }
+            prefix.push_str(ddl);
+            if savepoints {
+                prefix.push_str("SAVEPOINT dapp_step;\n");
+            }
+            prefix.push_str(
+                "SELECT set_config('dapp.step_started', clock_timestamp()::text, true);\n",
+            );
+            let (sql_section, body) = self.step_sql(step);
+            let mut tail = String::new();
+            let expected = self.bookkeeping(step, &mut tail);
+            if savepoints {
+                tail.push_str("RELEASE SAVEPOINT dapp_step;\n");
+            }
+            if !single {
+                tail.push_str("COMMIT;\n");
+            }
+            let text = format!("{prefix}{body}\n;\n{tail}");
+            match self.backend.batch(&text).await {
+                Ok(counts) => {
+                    *in_tx = single;
+                    ddl.clear();
+                    return check_counts(
+                        &counts,
+                        &expected,
+                        savepoints as usize + (!single) as usize,
+                    );
+                }
+                Err(e) => {
+                    let retry = e.is_lock_timeout()
+                        && attempt < self.opts.lock_retries
+                        && (savepoints || !single);
+                    if retry {
+                        attempt += 1;
+                        if savepoints && !opened_here {
+                            let _ = self.backend.batch("ROLLBACK TO SAVEPOINT dapp_step").await;
+                        } else {
+                            let _ = self.backend.batch("ROLLBACK").await;
+                            *in_tx = false;
+                        }
+                        let delay = Duration::from_millis(500 * (1u64 << (attempt - 1).min(6)));
+                        on(Event::Retrying {
+                            line,
+                            attempt,
+                            delay,
+                        });
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    let location =
+                        self.locate(step, sql_section, prefix.chars().count(), e.position);
+                    return Err(StepFailure::Sql {
+                        location,
+                        source: e,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn run_outside_transaction(
+        &mut self,
+        step: &Step,
+        line: &str,
+        ddl: &mut String,
+    ) -> Result<(), StepFailure> {
+        let (section, body) = self.step_sql(step);
+        for st in statements::split(&body) {
+            if let Err(e) = self.backend.batch(&st.sql).await {
+                let location = self.locate(step, section, 0, e.position.map(|p| p + st.offset));
+                let mut failed = String::new();
+                self.history_insert(step, false, &mut failed);
+                let _ = self
+                    .backend
+                    .batch(&format!("BEGIN;\n{ddl}{failed}COMMIT;"))
+                    .await;
+                let _ = line;
+                return Err(StepFailure::Sql {
+                    location,
+                    source: e,
+                });
+            }
+        }
+        let mut tail = String::new();
+        let expected = self.bookkeeping(step, &mut tail);
+        let text = format!("BEGIN;\n{ddl}SELECT set_config('dapp.step_started', clock_timestamp()::text, true);\n{tail}COMMIT;");
+        let counts = self
+            .backend
+            .batch(&text)
+            .await
+            .map_err(|source| StepFailure::Sql {
+                location: "recording the step in the version table".into(),
+                source,
+            })?;
+        ddl.clear();
+        check_counts(&counts, &expected, 1)
+    }
+
+    /// The SQL a step runs, and the section it comes from.
+    fn step_sql(&self, step: &Step) -> (Option<&'g SqlSection>, String) {
+        match step.kind {
+            StepKind::Migrate { rev, direction } => {
+                let r = &self.graph.node(rev).rev;
+                let section = match direction {
+                    Direction::Up => Some(&r.upgrade),
+                    Direction::Down => r.downgrade.as_ref(),
+                };
+                (section, section.map(|s| s.sql.clone()).unwrap_or_default())
+            }
+            StepKind::Stamp => (None, String::new()),
+        }
+    }
+
+    /// Where an error position falls: a file line and column, or the step itself.
+    fn locate(
+        &self,
+        step: &Step,
+        section: Option<&SqlSection>,
+        prefix_chars: usize,
+        position: Option<usize>,
+    ) -> String {
+        let Some(rev) = step.revision() else {
+            return "stamp".into();
+        };
+        let r = &self.graph.node(rev).rev;
+        let path = r.path.display();
+        match (section, position) {
+            (Some(s), Some(p)) if p > prefix_chars && p - prefix_chars <= s.sql.chars().count() => {
+                let (line, col) = s.file_position(p - prefix_chars);
+                format!("revision {} ({path}:{line}:{col})", r.id)
+            }
+            (Some(s), _) => format!("revision {} ({path}:{})", r.id, s.first_line),
+            _ => format!("revision {} ({path})", r.id),
+        }
+    }
+
+    /// Appends the version-row statements and the history insert; returns the expected counts
+    /// (`Some(1)` must match exactly one row, `None` any number).
+    fn bookkeeping(&self, step: &Step, sql: &mut String) -> Vec<Option<u64>> {
+        let v = self.opts.tables.version_table();
+        let mut expected = Vec::new();
+        for op in &step.ops {
+            match op {
+                RowOp::Insert(x) => {
+                    sql.push_str(&format!(
+                        "INSERT INTO {v} (version_num) VALUES ({});\n",
+                        quote_literal(x)
+                    ));
+                    expected.push(Some(1));
+                }
+                RowOp::Update { from, to } => {
+                    sql.push_str(&format!(
+                        "UPDATE {v} SET version_num = {} WHERE version_num = {};\n",
+                        quote_literal(to),
+                        quote_literal(from)
+                    ));
+                    expected.push(Some(1));
+                }
+                RowOp::Delete(x) => {
+                    sql.push_str(&format!(
+                        "DELETE FROM {v} WHERE version_num = {};\n",
+                        quote_literal(x)
+                    ));
+                    expected.push(Some(1));
+                }
+                RowOp::DeleteAll => {
+                    sql.push_str(&format!("DELETE FROM {v};\n"));
+                    expected.push(None);
+                }
+            }
+        }
+        self.history_insert(step, true, sql);
+        expected.push(None);
+        expected
+    }
+
+    fn history_insert(&self, step: &Step, success: bool, sql: &mut String) {
+        let h = self.opts.tables.history_table();
+        let lit = |s: Option<&str>| s.map(quote_literal).unwrap_or_else(|| "NULL".into());
+        let (revision, direction, checksum, downgrade_sql, downs, message) = match step.kind {
+            StepKind::Migrate { rev, direction } => {
+                let r = &self.graph.node(rev).rev;
+                let downs: Vec<&str> = r.down_revisions.iter().map(|d| d.as_str()).collect();
+                match direction {
+                    Direction::Up => (
+                        r.id.to_string(),
+                        "upgrade",
+                        Some(revision::checksum(&r.upgrade.sql)),
+                        r.downgrade.as_ref().map(|d| d.sql.clone()),
+                        downs.join(","),
+                        r.message.clone(),
+                    ),
+                    Direction::Down => (
+                        r.id.to_string(),
+                        "downgrade",
+                        r.downgrade.as_ref().map(|d| revision::checksum(&d.sql)),
+                        None,
+                        downs.join(","),
+                        r.message.clone(),
+                    ),
+                }
+            }
+            StepKind::Stamp => (
+                step.to.join(","),
+                "stamp",
+                None,
+                None,
+                step.from.join(","),
+                String::new(),
+            ),
+        };
+        sql.push_str(&format!(
+            "INSERT INTO {h} (revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version) \
+             VALUES ({}, {}, {}, {}, {}, {}, {success}, coalesce(nullif(current_setting('dapp.step_started', true), '')::timestamptz, clock_timestamp()), clock_timestamp(), \
+             extract(epoch FROM clock_timestamp() - coalesce(nullif(current_setting('dapp.step_started', true), '')::timestamptz, clock_timestamp())) * 1000, current_user, {}, {});\n",
+            quote_literal(&revision),
+            quote_literal(direction),
+            lit(checksum.as_deref()),
+            lit(downgrade_sql.as_deref()),
+            lit(Some(&downs)),
+            lit(Some(&message)),
+            quote_literal(&self.opts.host),
+            quote_literal(env!("CARGO_PKG_VERSION")),
+        ));
+    }
+}
+
+enum StepFailure {
+    Sql {
+        location: String,
+        source: BackendError,
+    },
+    RowCount {
+        what: String,
+        found: u64,
+    },
+}
+
+/// Checks the affected-row counts of the bookkeeping statements at the end of a batch.
+fn check_counts(
+    counts: &[u64],
+    expected: &[Option<u64>],
+    trailing: usize,
+) -> Result<(), StepFailure> {
+    if counts.len() < expected.len() + trailing {
+        return Err(StepFailure::RowCount {
+            what: "update".into(),
+            found: 0,
+        });
+    }
+    let start = counts.len() - trailing - expected.len();
+    for (i, want) in expected.iter().enumerate() {
+        if let Some(w) = want {
+            let got = counts[start + i];
+            if got != *w {
+                return Err(StepFailure::RowCount {
+                    what: "change".into(),
+                    found: got,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Alembic's version table DDL (same column, type and constraint name).
+pub fn version_table_ddl(t: &Tables) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {} PRIMARY KEY (version_num)\n);\n",
+        t.version_table(),
+        quote_ident(&format!("{}_pkc", t.version))
+    )
+}
+
+/// The history table dapp keeps beside Alembic's (Alembic ignores it).
+pub fn history_table_ddl(t: &Tables) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n    revision VARCHAR(255) NOT NULL,\n    direction VARCHAR(16) NOT NULL,\n    checksum CHAR(64),\n    downgrade_sql TEXT,\n    down_revisions TEXT,\n    message TEXT,\n    success BOOLEAN NOT NULL DEFAULT true,\n    started_at TIMESTAMPTZ NOT NULL,\n    finished_at TIMESTAMPTZ NOT NULL,\n    duration_ms DOUBLE PRECISION NOT NULL,\n    db_user TEXT NOT NULL DEFAULT current_user,\n    host TEXT,\n    tool_version TEXT NOT NULL\n);\n",
+        t.history_table()
+    )
+}

@@ -1,0 +1,159 @@
+//! `--sql`: a plan rendered as a script, in the shape of Alembic's offline output.
+//!
+//! Pure: no connection. Each statement ends with `;` and a blank line; each step is announced
+//! by `-- Running upgrade A -> B`; the version table is created when the script starts from
+//! base. A non-transactional revision is set outside the transaction as Alembic's
+//! `autocommit_block` does: `COMMIT;`, its statements, `BEGIN;`.
+
+use crate::backend::Tables;
+use crate::graph::RevisionGraph;
+use crate::plan::{Direction, Plan, RowOp, StepKind};
+use crate::statements;
+
+/// Renders the plan. `start_empty` says the version table holds no rows when the script begins
+/// (the script then creates it).
+pub fn render(
+    g: &RevisionGraph,
+    plan: &Plan,
+    t: &Tables,
+    per_migration: bool,
+    start_empty: bool,
+) -> String {
+    let v = display_table(t, &t.version);
+    let mut out = String::new();
+    let mut emit = |s: &str| {
+        out.push_str(s.trim_end());
+        out.push_str("\n\n");
+    };
+    let create = format!(
+        "CREATE TABLE {v} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {}_pkc PRIMARY KEY (version_num)\n);",
+        t.version
+    );
+    let mut need_create = start_empty;
+    if !per_migration {
+        emit("BEGIN;");
+    }
+    for step in &plan.steps {
+        if per_migration {
+            emit("BEGIN;");
+        }
+        if need_create {
+            emit(&create);
+            need_create = false;
+        }
+        emit(&format!("-- Running {}", step.short_log()));
+        if let StepKind::Migrate { rev, direction } = step.kind {
+            let r = &g.node(rev).rev;
+            let sql = match direction {
+                Direction::Up => Some(&r.upgrade.sql),
+                Direction::Down => r.downgrade.as_ref().map(|d| &d.sql),
+            };
+            if let Some(sql) = sql.filter(|s| !s.trim().is_empty()) {
+                if r.transactional {
+                    emit(sql.trim());
+                } else {
+                    emit("COMMIT;");
+                    for st in statements::split(sql) {
+                        emit(&format!("{};", st.sql.trim()));
+                    }
+                    emit("BEGIN;");
+                }
+            }
+        }
+        for op in &step.ops {
+            emit(&match op {
+                RowOp::Insert(x) => {
+                    format!(
+                        "INSERT INTO {v} (version_num) VALUES ('{x}') RETURNING {v}.version_num;"
+                    )
+                }
+                RowOp::Update { from, to } => {
+                    format!("UPDATE {v} SET version_num='{to}' WHERE {v}.version_num = '{from}';")
+                }
+                RowOp::Delete(x) => format!("DELETE FROM {v} WHERE {v}.version_num = '{x}';"),
+                RowOp::DeleteAll => format!("DELETE FROM {v};"),
+            });
+        }
+        if per_migration {
+            emit("COMMIT;");
+        }
+    }
+    if !per_migration {
+        emit("COMMIT;");
+    }
+    out
+}
+
+/// A table name as SQLAlchemy prints it: bare when it is a plain lower-case identifier.
+fn display_table(t: &Tables, name: &str) -> String {
+    let plain = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let one = |s: &str| {
+        if plain(s) {
+            s.to_owned()
+        } else {
+            crate::backend::quote_ident(s)
+        }
+    };
+    match &t.schema {
+        Some(s) => format!("{}.{}", one(s), one(name)),
+        None => one(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::chain;
+
+    fn tables() -> Tables {
+        Tables {
+            schema: None,
+            version: "alembic_version".into(),
+            history: "alembic_version_history".into(),
+        }
+    }
+
+    #[test]
+    fn upgrade_from_base_matches_alembic_bytes() {
+        let g = chain(&["1a0000000001", "2b0000000002"]);
+        let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
+        let sql = render(&g, &plan, &tables(), false, true);
+        assert_eq!(
+            sql,
+            "BEGIN;\n\nCREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n\
+-- Running upgrade  -> 1a0000000001\n\nCREATE TABLE t_1a0000000001 (id integer);\n\n\
+INSERT INTO alembic_version (version_num) VALUES ('1a0000000001') RETURNING alembic_version.version_num;\n\n\
+-- Running upgrade 1a0000000001 -> 2b0000000002\n\nCREATE TABLE t_2b0000000002 (id integer);\n\n\
+UPDATE alembic_version SET version_num='2b0000000002' WHERE alembic_version.version_num = '1a0000000001';\n\nCOMMIT;\n\n"
+        );
+    }
+
+    #[test]
+    fn per_migration_wraps_each_step() {
+        let g = chain(&["a1", "a2"]);
+        let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
+        let sql = render(&g, &plan, &tables(), true, true);
+        assert_eq!(sql.matches("BEGIN;").count(), 2);
+        assert_eq!(sql.matches("COMMIT;").count(), 2);
+        assert!(sql.starts_with("BEGIN;\n\nCREATE TABLE alembic_version"));
+    }
+
+    #[test]
+    fn quoted_names_when_needed() {
+        let t = Tables {
+            schema: Some("My Schema".into()),
+            version: "MyVersions".into(),
+            history: "h".into(),
+        };
+        assert_eq!(
+            display_table(&t, &t.version),
+            "\"My Schema\".\"MyVersions\""
+        );
+    }
+}
