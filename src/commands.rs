@@ -143,7 +143,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         Postgres::connect(&url.postgres_url(), &opts)
             .await
             .map_err(|source| {
-                Error::Engine(EngineError::Connect {
+                Error::from(EngineError::Connect {
                     url: url.redacted(),
                     source,
                 })

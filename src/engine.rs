@@ -6,6 +6,10 @@
 //! once and returns, without taking the lock. Otherwise it takes the lock (polling, never
 //! blocking inside a statement), re-reads the state, re-plans, and applies.
 
+// Errors here carry the server's full report (message, detail, hint, position); they are
+// built once per failed run, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::time::{Duration, Instant};
 
 use crate::backend::{

@@ -27,7 +27,7 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Engine(Box<EngineError>),
     /// Arguments that parse but make no sense together.
     #[error("{0}")]
     Usage(String),
@@ -38,6 +38,12 @@ pub enum Error {
     Output(#[from] std::io::Error),
     #[error("{0}")]
     Editor(String),
+}
+
+impl From<EngineError> for Error {
+    fn from(e: EngineError) -> Self {
+        Error::Engine(Box::new(e))
+    }
 }
 
 impl Error {

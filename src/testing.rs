@@ -31,15 +31,18 @@ pub fn rev(id: &str, down: &[&str], deps: &[&str], labels: &[&str]) -> Revision 
     }
 }
 
+/// (id, parents, dependencies, labels) of one test revision.
+pub type Spec<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+
 /// A graph of (id, parents, dependencies, labels), loaded in the order given.
-pub fn graph(spec: &[(&str, &[&str], &[&str], &[&str])]) -> RevisionGraph {
+pub fn graph(spec: &[Spec<'_>]) -> RevisionGraph {
     RevisionGraph::new(spec.iter().map(|(i, d, dp, l)| rev(i, d, dp, l)).collect())
         .expect("valid test graph")
 }
 
 /// A linear chain `ids[0] <- ids[1] <- …`.
 pub fn chain(ids: &[&str]) -> RevisionGraph {
-    let mut spec: Vec<(&str, &[&str], &[&str], &[&str])> = Vec::new();
+    let mut spec: Vec<Spec<'_>> = Vec::new();
     let parents: Vec<[&str; 1]> = ids.iter().map(|i| [*i]).collect();
     for (n, id) in ids.iter().enumerate() {
         let down: &[&str] = if n == 0 { &[] } else { &parents[n - 1] };

@@ -1,0 +1,7 @@
+//! Integration tests: the `dapp` binary against real files and a real PostgreSQL server.
+//! Each database test creates its own database (see `support::TestDb`).
+
+mod support;
+
+mod concurrency;
+mod migrate;
