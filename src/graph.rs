@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::revision::Revision;
 use crate::target::{Symbol, Target};
@@ -96,8 +97,9 @@ pub struct Node {
     pub next: Vec<usize>,
     /// Children through `Revises` or `Depends On`, in load order.
     pub all_next: Vec<usize>,
-    /// Branch labels, including those carried along the branch, sorted.
-    pub labels: Vec<String>,
+    /// Branch labels, including those carried along the branch, sorted. Shared between
+    /// revisions with the same set (a long branch carries one set, not one copy per revision).
+    pub labels: Arc<Vec<String>>,
 }
 
 impl Node {
@@ -266,7 +268,7 @@ impl RevisionGraph {
                 norm_deps: Vec::new(),
                 next: Vec::new(),
                 all_next: Vec::new(),
-                labels: r.branch_labels.clone(),
+                labels: Arc::new(Vec::new()),
             });
         }
         drop(revisions);
@@ -382,55 +384,84 @@ impl RevisionGraph {
 
     /// Alembic's `_add_branches`: a label covers its revision, every descendant, and the
     /// revisions below down to the nearest branch point or merge point.
+    ///
+    /// Alembic walks down from the last descendant its depth-first search finds. That walk
+    /// only reaches below the labelled revision when the revision and its descendants form a
+    /// single line (a branch point or merge point in between stops it), so this follows that
+    /// line to its end instead of searching every descendant; the descendants themselves get
+    /// the label in one pass in topological order.
     fn propagate_labels(&mut self) {
-        let labelled: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| !self.nodes[i].rev.branch_labels.is_empty())
-            .collect();
-        for i in labelled {
-            let labels = self.nodes[i].rev.branch_labels.clone();
-            let order = self.related_in_order(&[i], |n| &n.next);
-            for &d in &order {
-                add_labels(&mut self.nodes[d].labels, &labels);
+        let n = self.nodes.len();
+        let mut extra: Vec<Vec<String>> = vec![Vec::new(); n];
+        for i in 0..n {
+            let own = &self.nodes[i].rev.branch_labels;
+            if own.is_empty() {
+                continue;
             }
-            let Some(&last) = order.last() else { continue };
-            let mut parent = last;
+            let own = own.clone();
+            extra[i].extend(own.iter().cloned());
+            // Follow the single line of descendants to its end.
+            let mut end = i;
+            let mut single = true;
             loop {
-                let n = &self.nodes[parent];
-                if n.is_real_branch_point() || n.is_merge_point() {
+                match self.nodes[end].next.as_slice() {
+                    [] => break,
+                    [c] => end = *c,
+                    _ => {
+                        single = false;
+                        break;
+                    }
+                }
+            }
+            if !single {
+                continue;
+            }
+            let mut parent = end;
+            loop {
+                let node = &self.nodes[parent];
+                if node.is_real_branch_point() || node.is_merge_point() {
                     break;
                 }
-                add_labels(&mut self.nodes[parent].labels, &labels);
-                match self.nodes[parent].down.first() {
+                extra[parent].extend(own.iter().cloned());
+                match node.down.first() {
                     Some(&p) => parent = p,
                     None => break,
                 }
             }
         }
-        for n in &mut self.nodes {
-            n.labels.sort();
-        }
-    }
-
-    /// Depth-first order of Alembic's `_iterate_related_revisions` (a stack, children pushed in
-    /// load order), used where Alembic's result depends on which node is found last.
-    fn related_in_order(
-        &self,
-        start: &[usize],
-        edges: impl Fn(&Node) -> &Vec<usize>,
-    ) -> Vec<usize> {
-        let mut seen = BitSet::new(self.nodes.len());
-        let mut out = Vec::new();
-        for &s in start {
-            let mut todo = vec![s];
-            while let Some(r) = todo.pop() {
-                if !seen.insert(r) {
-                    continue;
-                }
-                todo.extend(edges(&self.nodes[r]).iter().copied());
-                out.push(r);
+        // Parents before children: a revision's labels are its own, those its parents carry,
+        // and those the walk down gave it.
+        let mut pending: Vec<usize> = self.nodes.iter().map(|nd| nd.down.len()).collect();
+        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+        let empty: Arc<Vec<String>> = Arc::new(Vec::new());
+        while let Some(i) = ready.pop() {
+            let node = &self.nodes[i];
+            let mut set: Option<Arc<Vec<String>>> = None;
+            for &p in &node.down {
+                let theirs = &self.nodes[p].labels;
+                set = Some(match set {
+                    None => theirs.clone(),
+                    Some(mine)
+                        if Arc::ptr_eq(&mine, theirs)
+                            || theirs.iter().all(|l| mine.contains(l)) =>
+                    {
+                        mine
+                    }
+                    Some(mine) => Arc::new(union(&mine, theirs)),
+                });
             }
+            let mut set = set.unwrap_or_else(|| empty.clone());
+            if !extra[i].is_empty() && !extra[i].iter().all(|l| set.contains(l)) {
+                set = Arc::new(union(&set, &extra[i]));
+            }
+            for &c in &self.nodes[i].next.clone() {
+                pending[c] -= 1;
+                if pending[c] == 0 {
+                    ready.push(c);
+                }
+            }
+            self.nodes[i].labels = set;
         }
-        out
     }
 
     /// Every revision at or below `start`.
@@ -753,12 +784,12 @@ impl RevisionGraph {
     }
 }
 
-fn add_labels(into: &mut Vec<String>, labels: &[String]) {
-    for l in labels {
-        if !into.contains(l) {
-            into.push(l.clone());
-        }
-    }
+/// The sorted union of two label sets.
+fn union(a: &[String], b: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = a.iter().chain(b.iter()).cloned().collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Resolves a `Depends On` entry: exact id or label, else a unique id prefix (four or more characters).

@@ -230,7 +230,7 @@ pub fn revision_json(g: &RevisionGraph, i: usize, current: Option<&BitSet>) -> R
         revision: n.id().to_owned(),
         down_revisions: g.ids(&n.down),
         depends_on: n.rev.depends_on.clone(),
-        branch_labels: n.labels.clone(),
+        branch_labels: n.labels.to_vec(),
         message: n.rev.message.clone(),
         create_date: n.rev.create_date.clone(),
         path: n.rev.path.display().to_string(),

