@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """Generate a migrations folder for benchmarks.
 
-    gen.py DIR N [--shape graph|chain]
+    gen.py DIR N [--shape graph|chain] [--plain FILE]
 
 graph: N revisions in a main line with a branch point every 40 revisions (two short
 branches, one with a branch label, one revision depending on the other branch) joined
 by a merge; ids are random hex, so file order and graph order differ, as in real projects.
 chain: a linear chain of N revisions, each `CREATE TABLE bench_tNNNN (...)`, the workload of
-the Alembic timing anchors.
+the Alembic timing anchors. --plain FILE also writes every upgrade body, in order, to FILE:
+the same SQL for `psql -1 -f`.
 """
 import os
 import random
 import sys
 
+PLAIN = []
+
 def write(d, rid, msg, revises, up, down, labels="", deps=""):
+    PLAIN.append(up)
     with open(os.path.join(d, f"{rid}_{msg.replace(' ', '_')}.sql"), "w") as f:
         f.write(
             f"-- {msg}\n--\n-- Revision ID: {rid}\n-- Revises: {', '.join(revises)}\n"
@@ -24,7 +28,9 @@ def write(d, rid, msg, revises, up, down, labels="", deps=""):
 
 def main():
     d, n = sys.argv[1], int(sys.argv[2])
-    shape = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--shape" else "graph"
+    args = sys.argv[3:]
+    opts = dict(zip(args[::2], args[1::2]))
+    shape = opts.get("--shape", "graph")
     rnd = random.Random(42)
     os.makedirs(d, exist_ok=True)
     used = set()
@@ -59,6 +65,10 @@ def main():
               f"CREATE TABLE bench_t{made:04d} (id integer PRIMARY KEY, name varchar(40));",
               f"DROP TABLE bench_t{made:04d};")
         prev = [r]; made += 1
+
+    if "--plain" in opts:
+        with open(opts["--plain"], "w") as f:
+            f.write("\n".join(PLAIN) + "\n")
 
 if __name__ == "__main__":
     main()

@@ -705,6 +705,8 @@ impl<'a, 'io> Ctx<'a, 'io> {
     ) -> Result<(), Error> {
         let opts = self.engine_options(allow_unknown);
         let format = self.format;
+        let debug =
+            (self.env)("DAPP_DEBUG").is_some_and(|v| crate::config::parse_bool(&v) == Some(true));
         let result: Result<RunReport, Error> = block_on(async {
             let pg = self.connect().await?;
             let mut e = Engine::new(pg, g, opts);
@@ -726,7 +728,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
             }
             let err = &mut *self.io.err;
             let mut on = |ev: Event<'_>| log_event(err, format, ev);
-            Ok(e.run(planner, &mut on).await?)
+            let report = e.run(planner, &mut on).await?;
+            if debug {
+                let _ = writeln!(
+                    err,
+                    "DEBUG [dapp] {} round trip(s) after connecting",
+                    e.backend().round_trips()
+                );
+            }
+            Ok(report)
         });
         let report = result?;
         match self.format {

@@ -333,6 +333,10 @@ impl<'g, B: Backend> Engine<'g, B> {
         };
         let single = !self.opts.transaction_per_migration;
         let labels: Vec<String> = plan.steps.iter().map(|s| s.log_line(self.graph)).collect();
+        let mut rows = Rows {
+            stored: rows.clone(),
+            heads: rows,
+        };
         let mut in_tx = false;
         let mut tx_steps: Vec<String> = Vec::new();
         let mut outcome = Outcome::default();
@@ -345,17 +349,18 @@ impl<'g, B: Backend> Engine<'g, B> {
                 on(Event::CommitBeforeNonTransactional {
                     revision: rev.map(|r| r.id.as_str()).unwrap_or(""),
                 });
-                self.exec("COMMIT", "committing").await?;
+                self.commit(&mut rows).await?;
                 outcome.committed.append(&mut tx_steps);
                 in_tx = false;
             }
             on(Event::StepStarted { line });
             let started = Instant::now();
             let result = if transactional {
-                self.run_transactional_step(step, line, &mut ddl, single, &mut in_tx, on)
+                self.run_transactional_step(step, line, &mut ddl, single, &mut in_tx, &mut rows, on)
                     .await
             } else {
-                self.run_outside_transaction(step, line, &mut ddl).await
+                self.run_outside_transaction(step, &mut ddl, &mut rows, started)
+                    .await
             };
             if let Err(e) = result {
                 if in_tx || !single {
@@ -399,10 +404,38 @@ impl<'g, B: Backend> Engine<'g, B> {
             .await?;
         }
         if in_tx {
-            self.exec("COMMIT", "committing").await?;
+            self.commit(&mut rows).await?;
         }
         report.heads_after = plan.heads_after.clone();
         Ok(report)
+    }
+
+    /// Writes the version rows that changed since the last write, and commits. In a
+    /// single-transaction run the rows are written once, at commit, not after every step:
+    /// nobody else can see them before the commit, and a thousand UPDATEs of one row in one
+    /// transaction leave a thousand dead versions that every later UPDATE must step over.
+    async fn commit(&mut self, rows: &mut Rows) -> Result<(), EngineError> {
+        let ops = rows.flush();
+        let mut sql = String::new();
+        let expected = self.row_sql(&ops, &mut sql);
+        sql.push_str("COMMIT;");
+        let counts = self
+            .backend
+            .batch(&sql)
+            .await
+            .map_err(|source| EngineError::Database {
+                doing: "writing the version table and committing".into(),
+                source,
+            })?;
+        if let Err(StepFailure::RowCount { what, found }) = check_counts(&counts, &expected, 1) {
+            let _ = self.backend.batch("ROLLBACK").await;
+            return Err(EngineError::RowCount {
+                step: "commit".into(),
+                what,
+                found,
+            });
+        }
+        Ok(())
     }
 
     async fn exec(&mut self, sql: &str, doing: &str) -> Result<(), EngineError> {
@@ -448,6 +481,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         ddl: &mut String,
         single: bool,
         in_tx: &mut bool,
+        rows: &mut Rows,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), StepFailure> {
         let savepoints = single && self.opts.lock_retries > 0 && self.opts.lock_timeout_set;
@@ -462,12 +496,13 @@ impl<'g, B: Backend> Engine<'g, B> {
             if savepoints {
                 prefix.push_str("SAVEPOINT dapp_step;\n");
             }
-            prefix.push_str(
-                "SELECT set_config('dapp.step_started', clock_timestamp()::text, true);\n",
-            );
             let (sql_section, body) = self.step_sql(step);
             let mut tail = String::new();
-            let expected = self.bookkeeping(step, &mut tail);
+            // Per-migration transactions write the rows with each step; one transaction writes them at commit.
+            let ops: &[RowOp] = if single { &[] } else { &step.ops };
+            let mut expected = self.row_sql(ops, &mut tail);
+            self.history_insert(step, true, None, &mut tail);
+            expected.push(None);
             if savepoints {
                 tail.push_str("RELEASE SAVEPOINT dapp_step;\n");
             }
@@ -479,6 +514,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 Ok(counts) => {
                     *in_tx = single;
                     ddl.clear();
+                    rows.apply(&step.ops, !single);
                     return check_counts(
                         &counts,
                         &expected,
@@ -520,20 +556,21 @@ impl<'g, B: Backend> Engine<'g, B> {
     async fn run_outside_transaction(
         &mut self,
         step: &Step,
-        line: &str,
         ddl: &mut String,
+        rows: &mut Rows,
+        started: Instant,
     ) -> Result<(), StepFailure> {
         let (section, body) = self.step_sql(step);
         for st in statements::split(&body) {
             if let Err(e) = self.backend.batch(&st.sql).await {
                 let location = self.locate(step, section, 0, e.position.map(|p| p + st.offset));
+                // Record the failure: part of the revision may have run and stayed.
                 let mut failed = String::new();
-                self.history_insert(step, false, &mut failed);
+                self.history_insert(step, false, Some(started.elapsed()), &mut failed);
                 let _ = self
                     .backend
                     .batch(&format!("BEGIN;\n{ddl}{failed}COMMIT;"))
                     .await;
-                let _ = line;
                 return Err(StepFailure::Sql {
                     location,
                     source: e,
@@ -541,8 +578,10 @@ impl<'g, B: Backend> Engine<'g, B> {
             }
         }
         let mut tail = String::new();
-        let expected = self.bookkeeping(step, &mut tail);
-        let text = format!("BEGIN;\n{ddl}SELECT set_config('dapp.step_started', clock_timestamp()::text, true);\n{tail}COMMIT;");
+        let mut expected = self.row_sql(&step.ops, &mut tail);
+        self.history_insert(step, true, Some(started.elapsed()), &mut tail);
+        expected.push(None);
+        let text = format!("BEGIN;\n{ddl}{tail}COMMIT;");
         let counts = self
             .backend
             .batch(&text)
@@ -552,6 +591,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 source,
             })?;
         ddl.clear();
+        rows.apply(&step.ops, true);
         check_counts(&counts, &expected, 1)
     }
 
@@ -593,12 +633,12 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
     }
 
-    /// Appends the version-row statements and the history insert; returns the expected counts
+    /// Appends the version-row statements; returns the expected affected-row counts
     /// (`Some(1)` must match exactly one row, `None` any number).
-    fn bookkeeping(&self, step: &Step, sql: &mut String) -> Vec<Option<u64>> {
+    fn row_sql(&self, ops: &[RowOp], sql: &mut String) -> Vec<Option<u64>> {
         let v = self.opts.tables.version_table();
         let mut expected = Vec::new();
-        for op in &step.ops {
+        for op in ops {
             match op {
                 RowOp::Insert(x) => {
                     sql.push_str(&format!(
@@ -628,14 +668,27 @@ impl<'g, B: Backend> Engine<'g, B> {
                 }
             }
         }
-        self.history_insert(step, true, sql);
-        expected.push(None);
         expected
     }
 
-    fn history_insert(&self, step: &Step, success: bool, sql: &mut String) {
+    /// Appends the history row of a step. Transactional steps are timed by the server (the
+    /// step's message arrival to the insert); others by the client (`elapsed`).
+    fn history_insert(
+        &self,
+        step: &Step,
+        success: bool,
+        elapsed: Option<Duration>,
+        sql: &mut String,
+    ) {
         let h = self.opts.tables.history_table();
         let lit = |s: Option<&str>| s.map(quote_literal).unwrap_or_else(|| "NULL".into());
+        let started = match elapsed {
+            Some(d) => format!(
+                "(clock_timestamp() - interval '{} microseconds')",
+                d.as_micros()
+            ),
+            None => "statement_timestamp()".to_owned(),
+        };
         let (revision, direction, checksum, downgrade_sql, downs, message) = match step.kind {
             StepKind::Migrate { rev, direction } => {
                 let r = &self.graph.node(rev).rev;
@@ -670,8 +723,8 @@ impl<'g, B: Backend> Engine<'g, B> {
         };
         sql.push_str(&format!(
             "INSERT INTO {h} (revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version) \
-             VALUES ({}, {}, {}, {}, {}, {}, {success}, coalesce(nullif(current_setting('dapp.step_started', true), '')::timestamptz, clock_timestamp()), clock_timestamp(), \
-             extract(epoch FROM clock_timestamp() - coalesce(nullif(current_setting('dapp.step_started', true), '')::timestamptz, clock_timestamp())) * 1000, current_user, {}, {});\n",
+             VALUES ({}, {}, {}, {}, {}, {}, {success}, {started}, clock_timestamp(), \
+             extract(epoch FROM clock_timestamp() - {started}) * 1000, current_user, {}, {});\n",
             quote_literal(&revision),
             quote_literal(direction),
             lit(checksum.as_deref()),
@@ -681,6 +734,50 @@ impl<'g, B: Backend> Engine<'g, B> {
             quote_literal(&self.opts.host),
             quote_literal(env!("CARGO_PKG_VERSION")),
         ));
+    }
+}
+
+/// The version rows as written in the database and as the run has moved them so far.
+struct Rows {
+    stored: Vec<String>,
+    heads: Vec<String>,
+}
+
+impl Rows {
+    /// Moves the heads by a step's ops; `written` says the ops were also sent to the database.
+    fn apply(&mut self, ops: &[RowOp], written: bool) {
+        crate::plan::apply_ops(&mut self.heads, ops);
+        if written {
+            self.stored = self.heads.clone();
+        }
+    }
+
+    /// The statements that bring the stored rows to the heads; afterwards they are equal.
+    fn flush(&mut self) -> Vec<RowOp> {
+        let removed: Vec<&String> = self
+            .stored
+            .iter()
+            .filter(|r| !self.heads.contains(r))
+            .collect();
+        let added: Vec<&String> = self
+            .heads
+            .iter()
+            .filter(|r| !self.stored.contains(r))
+            .collect();
+        let ops = if let ([from], [to]) = (removed.as_slice(), added.as_slice()) {
+            vec![RowOp::Update {
+                from: (*from).clone(),
+                to: (*to).clone(),
+            }]
+        } else {
+            removed
+                .iter()
+                .map(|r| RowOp::Delete((*r).clone()))
+                .chain(added.iter().map(|r| RowOp::Insert((*r).clone())))
+                .collect()
+        };
+        self.stored = self.heads.clone();
+        ops
     }
 }
 

@@ -890,7 +890,8 @@ fn unmerge_to(g: &RevisionGraph, heads: &[String], r: usize) -> Vec<String> {
         .collect()
 }
 
-fn apply_ops(heads: &mut Vec<String>, ops: &[RowOp]) {
+/// Applies version-row changes to a list of rows.
+pub fn apply_ops(heads: &mut Vec<String>, ops: &[RowOp]) {
     for op in ops {
         match op {
             RowOp::Insert(x) => heads.push(x.clone()),

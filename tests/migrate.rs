@@ -398,3 +398,32 @@ fn password_never_appears_in_output() {
     );
     r.stderr_has("someone:***@127.0.0.1");
 }
+
+#[test]
+fn no_op_upgrade_is_one_round_trip_and_takes_no_lock() {
+    let db = TestDb::new("round_trips");
+    let p = Project::new();
+    p.chain(&["a1", "a2"]);
+    p.run(&db, &["db", "upgrade"]).ok();
+    let mut c = p.cmd(&["db", "upgrade"]);
+    c.env("DATABASE_URL", db.sqlalchemy_url())
+        .env("DAPP_DEBUG", "1");
+    let r = crate::support::Run::from(c.output().unwrap());
+    r.ok()
+        .stderr_has("DEBUG [dapp] 1 round trip(s) after connecting");
+}
+
+#[test]
+fn single_transaction_writes_the_version_row_once_with_alembics_result() {
+    let db = TestDb::new("rows_at_commit");
+    let p = example();
+    p.run(&db, &["db", "upgrade", "heads"]).ok();
+    assert_eq!(db.versions(), ["7b0000000009"]);
+    // Per-migration mode writes as it goes and ends the same.
+    let db2 = TestDb::new("rows_per_step");
+    let mut c = p.cmd(&["db", "upgrade", "heads"]);
+    c.env("DATABASE_URL", db2.sqlalchemy_url())
+        .env("DAPP_TRANSACTION_PER_MIGRATION", "yes");
+    crate::support::Run::from(c.output().unwrap()).ok();
+    assert_eq!(db2.versions(), ["7b0000000009"]);
+}

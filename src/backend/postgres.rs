@@ -16,6 +16,7 @@ pub const APPLICATION_NAME: &str = "dapp-migrate";
 pub struct Postgres {
     client: Client,
     task: tokio::task::JoinHandle<()>,
+    round_trips: u32,
 }
 
 impl Drop for Postgres {
@@ -62,7 +63,16 @@ impl Postgres {
             // The error (if any) surfaces on the next client call as a closed connection.
             let _ = connection.await;
         });
-        Ok(Postgres { client, task })
+        Ok(Postgres {
+            client,
+            task,
+            round_trips: 0,
+        })
+    }
+
+    /// Queries sent since connecting (each one round trip).
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips
     }
 
     /// A token that cancels the statement running on this connection.
@@ -71,6 +81,7 @@ impl Postgres {
     }
 
     async fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
+        self.round_trips += 1;
         let msgs = self.client.simple_query(sql).await.map_err(convert)?;
         let mut out = Vec::new();
         for m in msgs {
@@ -187,6 +198,7 @@ impl Backend for Postgres {
     }
 
     async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError> {
+        self.round_trips += 1;
         let msgs = self.client.simple_query(sql).await.map_err(convert)?;
         Ok(msgs
             .into_iter()
