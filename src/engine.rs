@@ -333,11 +333,15 @@ impl<'g, B: Backend> Engine<'g, B> {
         };
         let single = !self.opts.transaction_per_migration;
         let labels: Vec<String> = plan.steps.iter().map(|s| s.log_line(self.graph)).collect();
-        let mut rows = Rows {
-            stored: rows.clone(),
-            heads: rows,
+        let mut st = RunState {
+            ddl,
+            single,
+            in_tx: false,
+            rows: Rows {
+                stored: rows.clone(),
+                heads: rows,
+            },
         };
-        let mut in_tx = false;
         let mut tx_steps: Vec<String> = Vec::new();
         let mut outcome = Outcome::default();
 
@@ -345,25 +349,23 @@ impl<'g, B: Backend> Engine<'g, B> {
             let line = &labels[n];
             let rev = step.revision().map(|r| &self.graph.node(r).rev);
             let transactional = rev.is_none_or(|r| r.transactional);
-            if !transactional && in_tx {
+            if !transactional && st.in_tx {
                 on(Event::CommitBeforeNonTransactional {
                     revision: rev.map(|r| r.id.as_str()).unwrap_or(""),
                 });
-                self.commit(&mut rows).await?;
+                self.commit(&mut st.rows).await?;
                 outcome.committed.append(&mut tx_steps);
-                in_tx = false;
+                st.in_tx = false;
             }
             on(Event::StepStarted { line });
             let started = Instant::now();
             let result = if transactional {
-                self.run_transactional_step(step, line, &mut ddl, single, &mut in_tx, &mut rows, on)
-                    .await
+                self.run_transactional_step(step, line, &mut st, on).await
             } else {
-                self.run_outside_transaction(step, &mut ddl, &mut rows, started)
-                    .await
+                self.run_outside_transaction(step, &mut st, started).await
             };
             if let Err(e) = result {
-                if in_tx || !single {
+                if st.in_tx || !single {
                     let _ = self.backend.batch("ROLLBACK").await;
                 }
                 let mut rolled = std::mem::take(&mut tx_steps);
@@ -395,16 +397,16 @@ impl<'g, B: Backend> Engine<'g, B> {
                 outcome.committed.push(line.clone());
             }
         }
-        if !ddl.is_empty() {
+        if !st.ddl.is_empty() {
             // Nothing to run, but the tables are created as Alembic does on any upgrade.
             self.exec(
-                &format!("BEGIN;\n{ddl}COMMIT;"),
+                &format!("BEGIN;\n{}COMMIT;", st.ddl),
                 "creating the version table",
             )
             .await?;
         }
-        if in_tx {
-            self.commit(&mut rows).await?;
+        if st.in_tx {
+            self.commit(&mut st.rows).await?;
         }
         report.heads_after = plan.heads_after.clone();
         Ok(report)
@@ -478,21 +480,19 @@ impl<'g, B: Backend> Engine<'g, B> {
         &mut self,
         step: &Step,
         line: &str,
-        ddl: &mut String,
-        single: bool,
-        in_tx: &mut bool,
-        rows: &mut Rows,
+        st: &mut RunState,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), StepFailure> {
+        let single = st.single;
         let savepoints = single && self.opts.lock_retries > 0 && self.opts.lock_timeout_set;
         let mut attempt = 0;
         loop {
             let mut prefix = String::new();
-            let opened_here = !*in_tx;
-            if !*in_tx {
+            let opened_here = !st.in_tx;
+            if !st.in_tx {
                 prefix.push_str("BEGIN;\n");
             }
-            prefix.push_str(ddl);
+            prefix.push_str(&st.ddl);
             if savepoints {
                 prefix.push_str("SAVEPOINT dapp_step;\n");
             }
@@ -512,9 +512,9 @@ impl<'g, B: Backend> Engine<'g, B> {
             let text = format!("{prefix}{body}\n;\n{tail}");
             match self.backend.batch(&text).await {
                 Ok(counts) => {
-                    *in_tx = single;
-                    ddl.clear();
-                    rows.apply(&step.ops, !single);
+                    st.in_tx = single;
+                    st.ddl.clear();
+                    st.rows.apply(&step.ops, !single);
                     return check_counts(
                         &counts,
                         &expected,
@@ -531,7 +531,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                             let _ = self.backend.batch("ROLLBACK TO SAVEPOINT dapp_step").await;
                         } else {
                             let _ = self.backend.batch("ROLLBACK").await;
-                            *in_tx = false;
+                            st.in_tx = false;
                         }
                         let delay = Duration::from_millis(500 * (1u64 << (attempt - 1).min(6)));
                         on(Event::Retrying {
@@ -556,10 +556,11 @@ impl<'g, B: Backend> Engine<'g, B> {
     async fn run_outside_transaction(
         &mut self,
         step: &Step,
-        ddl: &mut String,
-        rows: &mut Rows,
+        st: &mut RunState,
         started: Instant,
     ) -> Result<(), StepFailure> {
+        let ddl = &mut st.ddl;
+        let rows = &mut st.rows;
         let (section, body) = self.step_sql(step);
         for st in statements::split(&body) {
             if let Err(e) = self.backend.batch(&st.sql).await {
@@ -735,6 +736,17 @@ impl<'g, B: Backend> Engine<'g, B> {
             quote_literal(env!("CARGO_PKG_VERSION")),
         ));
     }
+}
+
+/// What a run carries from step to step.
+struct RunState {
+    /// Table DDL still to send with the next batch.
+    ddl: String,
+    /// One transaction for the run (not one per revision).
+    single: bool,
+    /// A transaction is open.
+    in_tx: bool,
+    rows: Rows,
 }
 
 /// The version rows as written in the database and as the run has moved them so far.
