@@ -15,7 +15,7 @@ Examples:
   dapp db upgrade                               apply every pending revision
   dapp db downgrade -1                          undo the newest revision
   dapp db current                               show what the database is at
-  dapp db startup -- gunicorn app:app           container entrypoint: migrate, then exec";
+  dapp db check                                 exit 1 unless the database matches the files";
 
 /// `dapp`: the top level.
 #[derive(Debug, Parser)]
@@ -108,7 +108,7 @@ pub enum DbCommand {
     #[command(after_help = "Example:\n  dapp db init\n  dapp db -d db/migrations init")]
     Init,
 
-    /// Create a new revision file (alias: revision)
+    /// Create a new revision file
     #[command(
         visible_alias = "revision",
         after_help = "\

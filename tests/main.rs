@@ -3,5 +3,7 @@
 
 mod support;
 
+mod authoring;
+mod cli;
 mod concurrency;
 mod migrate;
