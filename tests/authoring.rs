@@ -254,7 +254,8 @@ fn bad_revision_files_stop_every_command_with_file_and_line() {
 
 #[test]
 fn graph_errors_are_reported_before_anything_runs() {
-    let cases: [(&str, &[(&str, &[&str])], &str); 3] = [
+    type Revs<'a> = &'a [(&'a str, &'a [&'a str])];
+    let cases: [(&str, Revs<'_>, &str); 3] = [
         (
             "duplicate",
             &[("a1", &[]), ("a1", &[])],
