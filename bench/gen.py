@@ -49,7 +49,7 @@ def main():
             lp, rp = base, base
             for i in range(3):
                 r = new_id()
-                write(d, r, f"left {made}", lp, f"SELECT {made};", f"SELECT -{made};", labels=f"l{made}" if i == 0 else "")
+                write(d, r, f"left {made}", lp, f"SELECT {made};", f"SELECT -{made};", labels=f"l{made}" if i == 0 and made % 1000 == 39 else "")
                 lp = [r]; left.append(r); made += 1
             for i in range(3):
                 r = new_id()

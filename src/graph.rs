@@ -151,6 +151,9 @@ pub struct RevisionGraph {
     labels: HashMap<String, usize>,
     heads: Vec<usize>,
     real_heads: Vec<usize>,
+    /// Length of the longest path from a root (through `Revises` and `Depends On`): an
+    /// ancestor's is always smaller, which bounds ancestor searches.
+    generation: Vec<u32>,
     bases: Vec<usize>,
 }
 
@@ -184,6 +187,14 @@ impl BitSet {
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|w| *w == 0)
     }
+}
+
+/// Reusable memory for [`RevisionGraph::is_ancestor`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    seen: Vec<u32>,
+    epoch: u32,
+    stack: Vec<usize>,
 }
 
 /// Which edges a traversal follows.
@@ -225,7 +236,7 @@ impl RevisionGraph {
             }
         }
         let mut nodes: Vec<Node> = Vec::with_capacity(revisions.len());
-        for r in revisions.iter() {
+        for r in revisions.into_iter() {
             let mut down = Vec::with_capacity(r.down_revisions.len());
             for d in &r.down_revisions {
                 match by_id.get(d.as_str()) {
@@ -262,7 +273,7 @@ impl RevisionGraph {
                 }
             }
             nodes.push(Node {
-                rev: r.clone(),
+                rev: r,
                 down,
                 deps,
                 norm_deps: Vec::new(),
@@ -271,7 +282,6 @@ impl RevisionGraph {
                 labels: Arc::new(Vec::new()),
             });
         }
-        drop(revisions);
         for i in 0..nodes.len() {
             let parents: Vec<usize> = nodes[i].down.clone();
             let deps: Vec<usize> = nodes[i].deps.clone();
@@ -291,6 +301,7 @@ impl RevisionGraph {
             labels,
             heads: Vec::new(),
             real_heads: Vec::new(),
+            generation: Vec::new(),
             bases: Vec::new(),
         };
         g.check_cycles()?;
@@ -304,6 +315,7 @@ impl RevisionGraph {
             .filter(|&i| g.nodes[i].is_base())
             .collect();
         g.normalize_dependencies();
+        g.generation = g.generations();
         g.propagate_labels();
         Ok(g)
     }
@@ -365,21 +377,119 @@ impl RevisionGraph {
     }
 
     /// Alembic's `_normalize_depends_on`: drop dependencies an ancestor already depends on.
+    ///
+    /// Done in one pass, parents before children: what a revision's ancestors depend on is
+    /// what its parents' ancestors depend on plus its parents' own dependencies, and those
+    /// sets are shared between revisions until a dependency or a merge changes them.
     fn normalize_dependencies(&mut self) {
-        for i in 0..self.nodes.len() {
-            if self.nodes[i].deps.is_empty() {
-                continue;
+        if self.nodes.iter().all(|n| n.deps.is_empty()) {
+            return;
+        }
+        let n = self.nodes.len();
+        let empty: Arc<Vec<usize>> = Arc::new(Vec::new());
+        let mut passes: Vec<Arc<Vec<usize>>> = vec![empty.clone(); n];
+        for i in self.parents_first() {
+            let mut below: Option<Arc<Vec<usize>>> = None;
+            for &p in &self.nodes[i].down {
+                let theirs = &passes[p];
+                below = Some(match below {
+                    None => theirs.clone(),
+                    Some(mine) if Arc::ptr_eq(&mine, theirs) || is_subset(theirs, &mine) => mine,
+                    Some(mine) => Arc::new(union(&mine, theirs)),
+                });
             }
-            let mut keep = self.nodes[i].deps.clone();
-            let anc = self.ancestors(&[i], Edges::Versioned);
-            for a in anc.iter() {
-                if a != i && !self.nodes[a].deps.is_empty() {
-                    let theirs = &self.nodes[a].deps;
-                    keep.retain(|d| !theirs.contains(d));
+            let below = below.unwrap_or_else(|| empty.clone());
+            let node = &mut self.nodes[i];
+            if node.deps.is_empty() {
+                passes[i] = below;
+            } else {
+                node.norm_deps = node
+                    .deps
+                    .iter()
+                    .copied()
+                    .filter(|d| below.binary_search(d).is_err())
+                    .collect();
+                let mut own = node.deps.clone();
+                own.sort_unstable();
+                passes[i] = Arc::new(union(&below, &own));
+            }
+        }
+    }
+
+    /// The generation of every revision (see the field).
+    fn generations(&self) -> Vec<u32> {
+        let n = self.nodes.len();
+        let parents = |i: usize| {
+            let nd = &self.nodes[i];
+            nd.down
+                .iter()
+                .chain(nd.deps.iter().filter(move |d| !nd.down.contains(d)))
+                .copied()
+        };
+        let mut pending: Vec<usize> = (0..n).map(|i| parents(i).count()).collect();
+        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+        let mut generation = vec![0u32; n];
+        while let Some(i) = ready.pop() {
+            generation[i] = parents(i).map(|p| generation[p] + 1).max().unwrap_or(0);
+            for &c in &self.nodes[i].all_next {
+                pending[c] -= 1;
+                if pending[c] == 0 {
+                    ready.push(c);
                 }
             }
-            self.nodes[i].norm_deps = keep;
         }
+        generation
+    }
+
+    /// True when `a` is `b` or lies below it (through `Revises` and normalized dependencies).
+    /// The search only visits revisions whose generation lies between the two.
+    pub fn is_ancestor(&self, a: usize, b: usize, scratch: &mut Scratch) -> bool {
+        if a == b {
+            return true;
+        }
+        let ga = self.generation[a];
+        if ga >= self.generation[b] {
+            return false;
+        }
+        if scratch.seen.len() != self.nodes.len() {
+            scratch.seen = vec![0; self.nodes.len()];
+        }
+        scratch.epoch += 1;
+        let epoch = scratch.epoch;
+        scratch.stack.clear();
+        scratch.stack.push(b);
+        while let Some(x) = scratch.stack.pop() {
+            let nd = &self.nodes[x];
+            for &p in nd.down.iter().chain(nd.norm_deps.iter()) {
+                if p == a {
+                    return true;
+                }
+                if self.generation[p] <= ga || scratch.seen[p] == epoch {
+                    continue;
+                }
+                scratch.seen[p] = epoch;
+                scratch.stack.push(p);
+            }
+        }
+        false
+    }
+
+    /// Every revision, parents (through `Revises`) before children.
+    fn parents_first(&self) -> Vec<usize> {
+        let n = self.nodes.len();
+        let mut pending: Vec<usize> = self.nodes.iter().map(|nd| nd.down.len()).collect();
+        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for &c in &self.nodes[i].next {
+                pending[c] -= 1;
+                if pending[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        order
     }
 
     /// Alembic's `_add_branches`: a label covers its revision, every descendant, and the
@@ -431,34 +541,21 @@ impl RevisionGraph {
         }
         // Parents before children: a revision's labels are its own, those its parents carry,
         // and those the walk down gave it.
-        let mut pending: Vec<usize> = self.nodes.iter().map(|nd| nd.down.len()).collect();
-        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
         let empty: Arc<Vec<String>> = Arc::new(Vec::new());
-        while let Some(i) = ready.pop() {
+        for i in self.parents_first() {
             let node = &self.nodes[i];
             let mut set: Option<Arc<Vec<String>>> = None;
             for &p in &node.down {
                 let theirs = &self.nodes[p].labels;
                 set = Some(match set {
                     None => theirs.clone(),
-                    Some(mine)
-                        if Arc::ptr_eq(&mine, theirs)
-                            || theirs.iter().all(|l| mine.contains(l)) =>
-                    {
-                        mine
-                    }
+                    Some(mine) if Arc::ptr_eq(&mine, theirs) || is_subset(theirs, &mine) => mine,
                     Some(mine) => Arc::new(union(&mine, theirs)),
                 });
             }
             let mut set = set.unwrap_or_else(|| empty.clone());
-            if !extra[i].is_empty() && !extra[i].iter().all(|l| set.contains(l)) {
+            if !extra[i].is_empty() && !extra[i].iter().all(|l| set.binary_search(l).is_ok()) {
                 set = Arc::new(union(&set, &extra[i]));
-            }
-            for &c in &self.nodes[i].next.clone() {
-                pending[c] -= 1;
-                if pending[c] == 0 {
-                    ready.push(c);
-                }
             }
             self.nodes[i].labels = set;
         }
@@ -784,9 +881,27 @@ impl RevisionGraph {
     }
 }
 
-/// The sorted union of two label sets.
-fn union(a: &[String], b: &[String]) -> Vec<String> {
-    let mut v: Vec<String> = a.iter().chain(b.iter()).cloned().collect();
+/// True when every element of sorted `a` is in sorted `b`.
+fn is_subset<T: Ord>(a: &[T], b: &[T]) -> bool {
+    if a.len() > b.len() {
+        return false;
+    }
+    let mut j = 0;
+    for x in a {
+        while j < b.len() && b[j] < *x {
+            j += 1;
+        }
+        if j == b.len() || b[j] != *x {
+            return false;
+        }
+        j += 1;
+    }
+    true
+}
+
+/// The sorted union of two sorted sets.
+fn union<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+    let mut v: Vec<T> = a.iter().chain(b.iter()).cloned().collect();
     v.sort();
     v.dedup();
     v

@@ -6,7 +6,7 @@
 //! each are Alembic's (`RevisionMap._collect_*_revisions`, `_topological_sort`,
 //! `HeadMaintainer`); where Alembic picks by Python set order this picks by file load order.
 
-use crate::graph::{BitSet, Edges, Pos, ResolveError, RevisionGraph};
+use crate::graph::{BitSet, Edges, Pos, ResolveError, RevisionGraph, Scratch};
 use crate::target::{Range, Symbol, Target};
 
 /// Why a plan cannot be made. Every variant is bad input: nothing has run.
@@ -717,18 +717,15 @@ fn toposort(g: &RevisionGraph, todo: &mut BitSet, heads: &[usize]) -> Vec<usize>
         }
     }
     current.sort_unstable();
-    let mut ancestors: Vec<BitSet> = current
-        .iter()
-        .map(|&h| g.ancestors(&[h], Edges::WithDependencies))
-        .collect();
+    // Alembic keeps the ancestor set of each pending head; asking "is this candidate below
+    // that head" directly gives the same answers without rebuilding sets at every merge.
+    let mut scratch = Scratch::default();
     let mut out = Vec::new();
     let mut idx = 0;
     while !current.is_empty() {
         let cand = current[idx];
-        if let Some(j) = ancestors
-            .iter()
-            .enumerate()
-            .position(|(j, a)| j != idx && a.contains(cand))
+        if let Some(j) =
+            (0..current.len()).find(|&j| j != idx && g.is_ancestor(cand, current[j], &mut scratch))
         {
             // Another pending head needs this one: walk that branch first.
             idx = j;
@@ -738,26 +735,18 @@ fn toposort(g: &RevisionGraph, todo: &mut BitSet, heads: &[usize]) -> Vec<usize>
             out.push(cand);
             todo.remove(cand);
         }
-        let node = g.node(cand);
-        let to_add: Vec<usize> = node
+        let to_add: Vec<usize> = g
+            .node(cand)
             .normalized_down()
             .into_iter()
             .filter(|r| todo.contains(*r) && !current.contains(r))
             .collect();
         if to_add.is_empty() {
             current.remove(idx);
-            ancestors.remove(idx);
             idx = idx.saturating_sub(1);
-        } else if node.norm_deps.is_empty() && node.down.len() == 1 {
-            current[idx] = to_add[0];
-            ancestors[idx].remove(cand);
         } else {
             current[idx] = to_add[0];
-            ancestors[idx] = g.ancestors(&[to_add[0]], Edges::WithDependencies);
-            for &h in &to_add[1..] {
-                current.push(h);
-                ancestors.push(g.ancestors(&[h], Edges::WithDependencies));
-            }
+            current.extend_from_slice(&to_add[1..]);
         }
     }
     debug_assert!(todo.is_empty(), "toposort left revisions behind");

@@ -223,7 +223,10 @@ impl Revision {
         let header: Vec<&str> = lines[..header_end]
             .iter()
             .map(|l| {
-                let l = l.trim_end().trim_start_matches("--");
+                let mut l = l.trim_end();
+                while let Some(r) = l.strip_prefix("--") {
+                    l = r;
+                }
                 l.strip_prefix(' ').unwrap_or(l)
             })
             .collect();

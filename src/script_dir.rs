@@ -75,24 +75,30 @@ impl ScriptDir {
                 })
             }
         };
-        let mut files: Vec<PathBuf> = Vec::new();
+        let mut named: Vec<(std::ffi::OsString, PathBuf)> = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|source| ScriptError::Read {
                 path: versions.clone(),
                 source,
             })?;
             let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || !name.ends_with(".sql") {
+            let text = name.to_string_lossy();
+            if text.starts_with('.') || !text.ends_with(".sql") {
                 continue;
             }
-            let path = entry.path();
-            if path.is_file() {
-                files.push(path);
+            // A directory named *.sql is skipped; a symlink to a file is followed.
+            let is_file = match entry.file_type() {
+                Ok(t) if t.is_symlink() => entry.path().is_file(),
+                Ok(t) => t.is_file(),
+                Err(_) => false,
+            };
+            if is_file {
+                named.push((name, entry.path()));
             }
         }
         // Alembic loads files in sorted name order; the order of steps depends on it.
-        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let files: Vec<PathBuf> = named.into_iter().map(|(_, p)| p).collect();
         let revisions = read_all(&files)?;
         Ok(RevisionGraph::new(revisions)?)
     }
