@@ -195,6 +195,59 @@ pub fn verify_rows(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -
     out
 }
 
+/// Revisions the version table (or their descendants) need that no file describes, rebuilt
+/// from their last successful `upgrade` row in the history table: id, parents, message and
+/// downgrade SQL. A revision with no such row (or no stored downgrade) is left out, so the
+/// engine still reports it as unknown.
+pub fn stored_revisions(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> Vec<revision::Revision> {
+    let mut last: HashMap<&str, &HistoryRow> = HashMap::new();
+    for h in history {
+        if h.direction == "upgrade" && h.success {
+            last.insert(h.revision.as_str(), h);
+        }
+    }
+    let mut out: Vec<revision::Revision> = Vec::new();
+    let mut todo: Vec<String> = rows.iter().filter(|r| g.index_of(r).is_none()).cloned().collect();
+    while let Some(id) = todo.pop() {
+        if g.index_of(&id).is_some() || out.iter().any(|r| r.id.as_str() == id) {
+            continue;
+        }
+        let Some(h) = last.get(id.as_str()) else { continue };
+        let (Ok(rid), Some(down_sql)) = (revision::RevisionId::new(&id), h.downgrade_sql.as_ref()) else { continue };
+        let parents: Vec<revision::RevisionId> = h
+            .down_revisions
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| revision::RevisionId::new(p).ok())
+            .collect();
+        for p in &parents {
+            if g.index_of(p.as_str()).is_none() {
+                todo.push(p.to_string());
+            }
+        }
+        let message = h.message.clone().unwrap_or_default();
+        out.push(revision::Revision {
+            id: rid,
+            down_revisions: parents,
+            depends_on: Vec::new(),
+            branch_labels: Vec::new(),
+            longdoc: message.clone(),
+            message,
+            create_date: None,
+            transactional: true,
+            upgrade: revision::SqlSection { sql: String::new(), first_line: 1 },
+            downgrade: Some(revision::SqlSection { sql: down_sql.clone(), first_line: 1 }),
+            path: std::path::PathBuf::from(format!("(no file: stored in the history table on {})", h.finished_at)),
+        });
+    }
+    // Parents before children, so the graph's load order is stable.
+    out.reverse();
+    out
+}
+
 /// SQL recording the files' current checksums as accepted for the given revisions.
 pub fn accept_sql(g: &RevisionGraph, revs: &[usize], t: &Tables, host: &str) -> String {
     let mut sql = format!("BEGIN;\n{}", history_table_ddl(t));

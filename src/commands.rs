@@ -596,16 +596,49 @@ impl<'a, 'io> Ctx<'a, 'io> {
         sql: bool,
         dry_run: bool,
     ) -> Result<(), Error> {
-        let g = self.graph()?;
+        let mut g = self.graph()?;
         if sql {
             return self.offline(&g, kind, target);
         }
         let t: Target = target.parse()?;
+        if kind == MoveKind::Down {
+            g = self.with_stored_revisions(g)?;
+        }
         let planner = |cur: &[usize]| match kind {
             MoveKind::Up => plan::upgrade(&g, cur, &t),
             MoveKind::Down => plan::downgrade(&g, cur, &t),
         };
         self.execute(&g, &planner, dry_run, false)
+    }
+
+    /// For a downgrade: revisions the database has applied but no file describes are rebuilt
+    /// from the history table (their parents and stored downgrade SQL), so a rollback works
+    /// from a checkout that no longer has the file.
+    fn with_stored_revisions(&mut self, g: RevisionGraph) -> Result<RevisionGraph, Error> {
+        let opts = self.engine_options(true);
+        let (rows, history) = block_on(async {
+            let pg = self.connect().await?;
+            let mut e = Engine::new(pg, &g, opts);
+            let rows = e.rows().await?.unwrap_or_default();
+            if rows.iter().all(|r| g.index_of(r).is_some()) {
+                return Ok((rows, Vec::new()));
+            }
+            let history = e.history().await?;
+            Ok::<_, Error>((rows, history))
+        })?;
+        let stored = crate::check::stored_revisions(&g, &rows, &history);
+        if stored.is_empty() {
+            return Ok(g);
+        }
+        for r in &stored {
+            self.log(&format!(
+                "INFO  [dapp] Revision {} has no file; its downgrade uses the SQL stored in {} when it was applied",
+                r.id, self.config.history_table
+            ));
+        }
+        let mut revs = self.scripts().load_revisions()?;
+        revs.extend(stored);
+        Ok(RevisionGraph::new(revs).map_err(crate::script_dir::ScriptError::from)?)
     }
 
     fn stamp(

@@ -57,6 +57,11 @@ impl ScriptDir {
 
     /// Reads, parses and validates every revision file, in sorted file-name order.
     pub fn load(&self) -> Result<RevisionGraph, ScriptError> {
+        Ok(RevisionGraph::new(self.load_revisions()?)?)
+    }
+
+    /// Reads and parses every revision file, in sorted file-name order (no graph checks).
+    pub fn load_revisions(&self) -> Result<Vec<Revision>, ScriptError> {
         let versions = self.versions();
         if !self.location.is_dir() {
             return Err(ScriptError::Missing {
@@ -99,8 +104,7 @@ impl ScriptDir {
         // Alembic loads files in sorted name order; the order of steps depends on it.
         named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let files: Vec<PathBuf> = named.into_iter().map(|(_, p)| p).collect();
-        let revisions = read_all(&files)?;
-        Ok(RevisionGraph::new(revisions)?)
+        read_all(&files)
     }
 
     /// The project's template, or the built-in one.

@@ -427,3 +427,20 @@ fn single_transaction_writes_the_version_row_once_with_alembics_result() {
     crate::support::Run::from(c.output().unwrap()).ok();
     assert_eq!(db2.versions(), ["7b0000000009"]);
 }
+
+#[test]
+fn downgrade_uses_the_stored_sql_when_the_file_is_gone() {
+    let db = TestDb::new("stored_sql");
+    let p = Project::new();
+    p.chain(&["a1", "a2", "a3"]);
+    p.run(&db, &["db", "upgrade"]).ok();
+    std::fs::remove_file(p.versions().join("a3_rev_a3.sql")).unwrap();
+    // Reading commands say what is wrong; the downgrade recovers.
+    p.run(&db, &["db", "upgrade"]).code(1).stderr_has("Can't locate revision identified by 'a3'");
+    let r = p.run(&db, &["db", "downgrade", "-1"]);
+    r.ok().stderr_has("Revision a3 has no file; its downgrade uses the SQL stored in alembic_version_history");
+    assert_eq!(r.steps(), ["downgrade a3 -> a2, rev a3"]);
+    assert_eq!(db.versions(), ["a2"]);
+    assert!(!db.table_exists("t_a3"));
+    p.run(&db, &["db", "check"]).ok();
+}
