@@ -199,7 +199,11 @@ pub fn verify_rows(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -
 /// from their last successful `upgrade` row in the history table: id, parents, message and
 /// downgrade SQL. A revision with no such row (or no stored downgrade) is left out, so the
 /// engine still reports it as unknown.
-pub fn stored_revisions(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> Vec<revision::Revision> {
+pub fn stored_revisions(
+    g: &RevisionGraph,
+    rows: &[String],
+    history: &[HistoryRow],
+) -> Vec<revision::Revision> {
     let mut last: HashMap<&str, &HistoryRow> = HashMap::new();
     for h in history {
         if h.direction == "upgrade" && h.success {
@@ -207,13 +211,22 @@ pub fn stored_revisions(g: &RevisionGraph, rows: &[String], history: &[HistoryRo
         }
     }
     let mut out: Vec<revision::Revision> = Vec::new();
-    let mut todo: Vec<String> = rows.iter().filter(|r| g.index_of(r).is_none()).cloned().collect();
+    let mut todo: Vec<String> = rows
+        .iter()
+        .filter(|r| g.index_of(r).is_none())
+        .cloned()
+        .collect();
     while let Some(id) = todo.pop() {
         if g.index_of(&id).is_some() || out.iter().any(|r| r.id.as_str() == id) {
             continue;
         }
-        let Some(h) = last.get(id.as_str()) else { continue };
-        let (Ok(rid), Some(down_sql)) = (revision::RevisionId::new(&id), h.downgrade_sql.as_ref()) else { continue };
+        let Some(h) = last.get(id.as_str()) else {
+            continue;
+        };
+        let (Ok(rid), Some(down_sql)) = (revision::RevisionId::new(&id), h.downgrade_sql.as_ref())
+        else {
+            continue;
+        };
         let parents: Vec<revision::RevisionId> = h
             .down_revisions
             .as_deref()
@@ -238,9 +251,18 @@ pub fn stored_revisions(g: &RevisionGraph, rows: &[String], history: &[HistoryRo
             message,
             create_date: None,
             transactional: true,
-            upgrade: revision::SqlSection { sql: String::new(), first_line: 1 },
-            downgrade: Some(revision::SqlSection { sql: down_sql.clone(), first_line: 1 }),
-            path: std::path::PathBuf::from(format!("(no file: stored in the history table on {})", h.finished_at)),
+            upgrade: revision::SqlSection {
+                sql: String::new(),
+                first_line: 1,
+            },
+            downgrade: Some(revision::SqlSection {
+                sql: down_sql.clone(),
+                first_line: 1,
+            }),
+            path: std::path::PathBuf::from(format!(
+                "(no file: stored in the history table on {})",
+                h.finished_at
+            )),
         });
     }
     // Parents before children, so the graph's load order is stable.

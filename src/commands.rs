@@ -759,12 +759,16 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     fast_path: true,
                 });
             }
-            let err = &mut *self.io.err;
-            let mut on = |ev: Event<'_>| log_event(err, format, ev);
-            let report = e.run(planner, &mut on).await?;
+            let mut reporter = Reporter::new(&mut *self.io.err, format);
+            let report = {
+                let mut on = |ev: Event<'_>| reporter.event(ev);
+                e.run(planner, &mut on).await
+            };
+            drop(reporter);
+            let report = report?;
             if debug {
                 let _ = writeln!(
-                    err,
+                    self.io.err,
                     "DEBUG [dapp] {} round trip(s) after connecting",
                     e.backend().round_trips()
                 );
@@ -918,40 +922,85 @@ fn block_on<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result
     rt.block_on(f)
 }
 
-/// Prints an engine event on stderr, in Alembic's log shape.
-fn log_event(err: &mut dyn Write, format: Format, ev: Event<'_>) {
-    let _ = format;
-    let line = match ev {
-        Event::StepStarted { line } => format!("INFO  [alembic.runtime.migration] Running {line}"),
-        Event::StepFinished { line, elapsed } if elapsed >= Duration::from_secs(1) => {
-            format!("INFO  [dapp] {line} took {elapsed:.1?}")
+/// Reports engine events on stderr: Alembic-shaped lines, and a progress bar below them when
+/// stderr is a terminal and the run is long.
+struct Reporter<'w> {
+    err: &'w mut dyn Write,
+    tty: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+/// Runs with at least this many steps get a progress bar on a terminal.
+const PROGRESS_MIN_STEPS: usize = 20;
+
+impl<'w> Reporter<'w> {
+    fn new(err: &'w mut dyn Write, format: Format) -> Self {
+        use std::io::IsTerminal;
+        Reporter {
+            err,
+            tty: format == Format::Text && std::io::stderr().is_terminal(),
+            bar: None,
         }
-        Event::StepFinished { .. } => return,
-        Event::LockWaiting { holder, waited } => match holder {
-            Some(h) => format!(
-                "INFO  [dapp] Waiting for the migration lock, held by {h} (waited {:.0?})",
-                waited
-            ),
-            None => format!(
-                "INFO  [dapp] Waiting for the migration lock (waited {:.0?})",
-                waited
-            ),
-        },
-        Event::LockAcquired { waited } => {
-            format!("INFO  [dapp] Took the migration lock after {waited:.1?}")
+    }
+
+    fn line(&mut self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let _ = writeln!(self.err, "{text}");
+            }
         }
-        Event::Retrying {
-            line,
-            attempt,
-            delay,
-        } => {
-            format!("WARNING [dapp] {line} hit lock_timeout; retry {attempt} in {delay:.1?}")
+    }
+
+    fn event(&mut self, ev: Event<'_>) {
+        let text = match ev {
+            Event::Planned { steps } => {
+                if self.tty && steps >= PROGRESS_MIN_STEPS {
+                    let bar = indicatif::ProgressBar::with_draw_target(Some(steps as u64), indicatif::ProgressDrawTarget::stderr());
+                    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {wide_msg}") {
+                        bar.set_style(style);
+                    }
+                    self.bar = Some(bar);
+                }
+                return;
+            }
+            Event::StepStarted { line } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(line.to_owned());
+                }
+                format!("INFO  [alembic.runtime.migration] Running {line}")
+            }
+            Event::StepFinished { line, elapsed } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                if elapsed < Duration::from_secs(1) {
+                    return;
+                }
+                format!("INFO  [dapp] {line} took {elapsed:.1?}")
+            }
+            Event::LockWaiting { holder, waited } => match holder {
+                Some(h) => format!("INFO  [dapp] Waiting for the migration lock, held by {h} (waited {waited:.0?})"),
+                None => format!("INFO  [dapp] Waiting for the migration lock (waited {waited:.0?})"),
+            },
+            Event::LockAcquired { waited } => format!("INFO  [dapp] Took the migration lock after {waited:.1?}"),
+            Event::Retrying { line, attempt, delay } => {
+                format!("WARNING [dapp] {line} hit lock_timeout; retry {attempt} in {delay:.1?}")
+            }
+            Event::CommitBeforeNonTransactional { revision } => {
+                format!("INFO  [dapp] Committing the steps so far: revision {revision} runs outside a transaction")
+            }
+        };
+        self.line(text);
+    }
+}
+
+impl Drop for Reporter<'_> {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
-        Event::CommitBeforeNonTransactional { revision } => {
-            format!("INFO  [dapp] Committing the steps so far: revision {revision} runs outside a transaction")
-        }
-    };
-    let _ = writeln!(err, "{line}");
+    }
 }
 
 /// This machine's name, for the history table.

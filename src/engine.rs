@@ -127,6 +127,10 @@ pub enum Event<'a> {
     LockAcquired {
         waited: Duration,
     },
+    /// The plan made under the lock has this many steps.
+    Planned {
+        steps: usize,
+    },
     /// A step is about to run; `line` is Alembic's `upgrade a -> b, message`.
     StepStarted {
         line: &'a str,
@@ -312,6 +316,9 @@ impl<'g, B: Backend> Engine<'g, B> {
         };
         let current = self.resolve_rows(&rows)?;
         let plan = planner(&current)?;
+        on(Event::Planned {
+            steps: plan.steps.len(),
+        });
         let mut ddl = String::new();
         if !exists.0 || !exists.1 {
             if let (Some(s), false) = (&t.schema, exists.0) {

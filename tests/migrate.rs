@@ -436,9 +436,13 @@ fn downgrade_uses_the_stored_sql_when_the_file_is_gone() {
     p.run(&db, &["db", "upgrade"]).ok();
     std::fs::remove_file(p.versions().join("a3_rev_a3.sql")).unwrap();
     // Reading commands say what is wrong; the downgrade recovers.
-    p.run(&db, &["db", "upgrade"]).code(1).stderr_has("Can't locate revision identified by 'a3'");
+    p.run(&db, &["db", "upgrade"])
+        .code(1)
+        .stderr_has("Can't locate revision identified by 'a3'");
     let r = p.run(&db, &["db", "downgrade", "-1"]);
-    r.ok().stderr_has("Revision a3 has no file; its downgrade uses the SQL stored in alembic_version_history");
+    r.ok().stderr_has(
+        "Revision a3 has no file; its downgrade uses the SQL stored in alembic_version_history",
+    );
     assert_eq!(r.steps(), ["downgrade a3 -> a2, rev a3"]);
     assert_eq!(db.versions(), ["a2"]);
     assert!(!db.table_exists("t_a3"));
