@@ -860,19 +860,18 @@ fn unmerge_to(g: &RevisionGraph, heads: &[String], r: usize) -> Vec<String> {
         .filter(|h| *h != node.id())
         .filter_map(|h| g.index_of(h))
         .collect();
-    let implied = if !others.is_empty() {
-        g.ancestors(&others, Edges::WithDependencies)
-    } else {
-        let mut below = BitSet::new(g.len());
-        for &t in &nd {
-            for a in g.ancestors(&[t], Edges::WithDependencies).iter() {
-                if a != t {
-                    below.insert(a);
-                }
+    // Parents implied by another row stay implied. Alembic drops parents below other parents
+    // only when there are no other rows; dropping them always keeps the table minimal (a
+    // dependency that is also an ancestor would otherwise become a redundant row, which
+    // Alembic's next command then refuses as overlapping).
+    let mut implied = g.ancestors(&others, Edges::WithDependencies);
+    for &t in &nd {
+        for a in g.ancestors(&[t], Edges::WithDependencies).iter() {
+            if a != t {
+                implied.insert(a);
             }
         }
-        below
-    };
+    }
     nd.into_iter()
         .filter(|&t| !implied.contains(t))
         .map(|t| g.node(t).id().to_owned())
@@ -897,3 +896,6 @@ pub fn apply_ops(heads: &mut Vec<String>, ops: &[RowOp]) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
