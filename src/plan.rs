@@ -468,7 +468,7 @@ fn parse_upgrade_target(
             Some(Pos::Rev(r)) => Ok(vec![r]),
             Some(Pos::Base) => Ok(vec![]),
             None if target.symbol.is_none() => Err(PlanError::RelativeTooFar {
-                relative: format!("+{rel}"),
+                relative: format!("{rel:+}"),
                 count: rel.unsigned_abs(),
             }),
             None => Err(PlanError::WalkedTooFar {
@@ -478,7 +478,7 @@ fn parse_upgrade_target(
     } else {
         let Some(s) = &target.symbol else {
             return Err(PlanError::RelativeTooFar {
-                relative: rel.to_string(),
+                relative: format!("{rel:+}"),
                 count: rel.unsigned_abs(),
             });
         };
@@ -525,7 +525,7 @@ fn parse_downgrade_target(
     if rel >= 0 {
         let Some(s) = &target.symbol else {
             return Err(PlanError::RelativeTooFar {
-                relative: rel.to_string(),
+                relative: format!("{rel:+}"),
                 count: rel.unsigned_abs(),
             });
         };
@@ -565,7 +565,7 @@ fn parse_downgrade_target(
             } else {
                 if current.is_empty() {
                     return Err(PlanError::RelativeTooFar {
-                        relative: rel.to_string(),
+                        relative: format!("{rel:+}"),
                         count: rel.unsigned_abs(),
                     });
                 }
@@ -584,7 +584,7 @@ fn parse_downgrade_target(
     match g.walk(Some(start), rel, None, assert_len)? {
         Some(p) => Ok((branch, pos_to_rev(p))),
         None if target.symbol.is_none() => Err(PlanError::RelativeTooFar {
-            relative: rel.to_string(),
+            relative: format!("{rel:+}"),
             count: rel.unsigned_abs(),
         }),
         None => Err(PlanError::WalkedTooFar {
@@ -897,5 +897,7 @@ pub fn apply_ops(heads: &mut Vec<String>, ops: &[RowOp]) {
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod alembic_scenarios;
 #[cfg(test)]
 mod proptests;

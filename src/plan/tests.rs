@@ -306,7 +306,7 @@ fn relative_downgrades() {
     );
     assert_eq!(
         down(&g, &["a4"], "+1").unwrap_err().to_string(),
-        "Relative revision 1 didn't produce 1 migrations"
+        "Relative revision +1 didn't produce 1 migrations"
     );
     assert_eq!(
         order(&g, &down(&g, &["a4"], "a2-2").unwrap()),
