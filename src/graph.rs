@@ -926,3 +926,6 @@ fn resolve_dependency(
         _ => Err(m.into_iter().map(|(k, _)| k.clone()).collect()),
     }
 }
+
+#[cfg(test)]
+mod alembic_scenarios;
