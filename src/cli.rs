@@ -189,6 +189,23 @@ Examples:
 
     /// Compare recorded checksums with the files, revision by revision
     Verify(VerifyArgs),
+    /// Container entrypoint: wait for the database, migrate under the lock, then exec CMD
+    #[command(after_help = "\
+Policy (environment):
+  AUTO_MIGRATE                true (default), false, or verify (same as --verify-only)
+  AUTO_MIGRATE_FAIL_ON_ERROR  false (default): log a failure and start CMD anyway;
+                              true: exit without starting CMD
+  Both accept true/false/1/0/yes/no in any case.
+
+Exit status without CMD: 0 when the database is at the heads, 1 when migrating failed,
+2 for bad input, 130/143 when interrupted by SIGINT/SIGTERM. With CMD, dapp is replaced by it.
+
+Examples:
+  dapp db startup -- gunicorn app:app
+  AUTO_MIGRATE_FAIL_ON_ERROR=true dapp db startup -- celery -A app worker
+  dapp db startup --verify-only --wait 5m -- gunicorn app:app
+  dapp db startup --log-format json")]
+    Startup(StartupArgs),
 }
 
 #[derive(Debug, Args)]
@@ -339,6 +356,36 @@ pub struct VerifyArgs {
     /// Record the file's current checksum for this revision (a deliberate edit)
     #[arg(long, value_name = "REV")]
     pub accept: Vec<String>,
+}
+
+/// How `startup` writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `[Migration] …` lines
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StartupArgs {
+    /// Never migrate: wait for another instance to bring the database to the heads, then start
+    #[arg(long)]
+    pub verify_only: bool,
+
+    /// Log format
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "DAPP_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    /// How long to wait for the database to accept connections (and, with --verify-only, to
+    /// reach the heads), e.g. 30s, 5m [env: DAPP_STARTUP_WAIT] [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+
+    /// The service to exec once the database is ready: it replaces dapp (same PID)
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[cfg(test)]

@@ -33,7 +33,11 @@ pub struct Invocation<'a> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error> {
     let TopCommand::Db(db) = cli.command;
-    let config = Config::load(&overrides(&db.global), inv.env, &inv.cwd)?;
+    let mut o = overrides(&db.global);
+    if let DbCommand::Startup(a) = &db.command {
+        o.startup_wait = a.wait.clone();
+    }
+    let config = Config::load(&o, inv.env, &inv.cwd)?;
     let mut ctx = Ctx {
         config,
         format: db.global.format,
@@ -55,6 +59,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
         DbCommand::Check => ctx.block_on(|c| Box::pin(c.check())),
         DbCommand::Verify(a) => ctx.block_on(|c| Box::pin(c.verify(a.accept.clone()))),
+        DbCommand::Startup(a) => ctx.startup(a),
     }
 }
 
@@ -77,11 +82,11 @@ enum MoveKind {
     Down,
 }
 
-struct Ctx<'a, 'io> {
-    config: Config,
+pub(crate) struct Ctx<'a, 'io> {
+    pub(crate) config: Config,
     format: Format,
-    io: &'a mut Io<'io>,
-    env: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) io: &'a mut Io<'io>,
+    pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 type BoxFut<'f> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + 'f>>;
@@ -110,7 +115,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         ScriptDir::new(&self.config.script_location)
     }
 
-    fn graph(&self) -> Result<RevisionGraph, Error> {
+    pub(crate) fn graph(&self) -> Result<RevisionGraph, Error> {
         Ok(self.scripts().load()?)
     }
 
@@ -133,10 +138,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
         rt.block_on(f(self))
     }
 
-    async fn connect(&self) -> Result<Postgres, Error> {
+    pub(crate) async fn connect(&self) -> Result<Postgres, Error> {
+        self.connect_within(Duration::from_secs(10)).await
+    }
+
+    /// Connects, giving up on an unanswered attempt after `timeout`.
+    pub(crate) async fn connect_within(&self, timeout: Duration) -> Result<Postgres, Error> {
         let url = self.config.database_url()?;
         let opts = ConnectOptions {
-            connect_timeout: Some(Duration::from_secs(10)),
+            connect_timeout: Some(timeout),
             statement_timeout: self.config.statement_timeout,
             lock_timeout: self.config.lock_timeout,
         };
@@ -150,7 +160,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             })
     }
 
-    fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {
+    pub(crate) fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {
         EngineOptions {
             tables: self.tables(),
             lock_wait: self.config.lock_wait,

@@ -38,6 +38,9 @@ pub enum Error {
     Output(#[from] std::io::Error),
     #[error("{0}")]
     Editor(String),
+    /// `startup` ended without starting its command; what happened is already logged.
+    #[error("{message}")]
+    Startup { message: String, code: i32 },
 }
 
 impl From<EngineError> for Error {
@@ -58,6 +61,7 @@ impl Error {
             | Error::Usage(_) => EXIT_USAGE,
             Error::Engine(e) => e.exit_code(),
             Error::Findings(_) | Error::Output(_) | Error::Editor(_) => EXIT_FAILED,
+            Error::Startup { code, .. } => *code,
         }
     }
 }

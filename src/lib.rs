@@ -19,6 +19,7 @@ pub mod output;
 pub mod plan;
 pub mod revision;
 pub mod script_dir;
+pub mod startup;
 pub mod statements;
 pub mod target;
 
@@ -58,6 +59,9 @@ pub fn main_with(
         Err(e) => {
             let code = e.exit_code();
             let msg = database_url::redact(&e.to_string());
+            if matches!(e, error::Error::Startup { .. }) {
+                return code;
+            }
             if !matches!(e, error::Error::Findings(_)) || !json {
                 let _ = writeln!(io.err, "FAILED: {msg}");
             }

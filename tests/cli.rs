@@ -2,7 +2,7 @@
 
 use crate::support::Project;
 
-const COMMANDS: [&str; 15] = [
+const COMMANDS: [&str; 16] = [
     "init",
     "migrate",
     "merge",
@@ -18,6 +18,7 @@ const COMMANDS: [&str; 15] = [
     "check",
     "verify",
     "revision",
+    "startup",
 ];
 
 #[test]

@@ -4,18 +4,7 @@ use std::process::Stdio;
 use std::thread;
 use std::time::Duration;
 
-use dapp_migrate::backend::Tables;
-
-use crate::support::{Project, Run, TestDb};
-
-fn default_lock_key() -> i64 {
-    Tables {
-        schema: None,
-        version: "alembic_version".into(),
-        history: "alembic_version_history".into(),
-    }
-    .lock_key()
-}
+use crate::support::{default_lock_key, Project, Run, TestDb};
 
 /// A chain whose revisions sleep (widening any race) and count how often their body ran.
 fn racy_project() -> Project {

@@ -7,3 +7,4 @@ mod authoring;
 mod cli;
 mod concurrency;
 mod migrate;
+mod startup;

@@ -135,6 +135,16 @@ impl BackendError {
         self.code.as_deref() == Some("55P03")
     }
 
+    /// A failed connection attempt that waiting may cure: the server is unreachable, starting
+    /// up or shutting down (57P03), or out of connection slots (53300). Wrong credentials or a
+    /// missing database are not: waiting cannot fix them.
+    pub fn is_transient_connect(&self) -> bool {
+        match self.code.as_deref() {
+            Some(c) => matches!(c, "57P03" | "53300" | "57P01" | "57P02") || c.starts_with("08"),
+            None => self.connection_lost,
+        }
+    }
+
     /// SQLSTATE 42P01 (undefined table) or 3F000 (undefined schema).
     pub fn is_missing_table(&self) -> bool {
         matches!(self.code.as_deref(), Some("42P01") | Some("3F000"))

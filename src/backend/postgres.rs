@@ -58,7 +58,13 @@ impl Postgres {
         if !options.trim().is_empty() {
             cfg.options(options.trim());
         }
-        let (client, connection) = cfg.connect(NoTls).await.map_err(convert)?;
+        let (client, connection) = cfg.connect(NoTls).await.map_err(|e| {
+            let db_error = e.as_db_error().is_some();
+            let mut e = convert(e);
+            // Refused, unresolvable or silent: the server is not there (yet).
+            e.connection_lost |= !db_error;
+            e
+        })?;
         let task = tokio::spawn(async move {
             // The error (if any) surfaces on the next client call as a closed connection.
             let _ = connection.await;

@@ -13,6 +13,22 @@ pub fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// `host:port` of the test server, for tests that relay its TCP connections.
+pub fn server_addr() -> String {
+    let url = server_url();
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(&url);
+    let hostport = rest.split(['/', '?']).next().unwrap_or(rest);
+    let hostport = hostport
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(hostport);
+    if hostport.contains(':') {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:5432")
+    }
+}
+
 fn with_db(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
@@ -23,6 +39,16 @@ fn with_db(url: &str, db: &str) -> String {
         .filter(|&i| i > base.find("://").map(|j| j + 2).unwrap_or(0))
         .unwrap_or(base.len());
     format!("{}/{db}{query}", &base[..cut])
+}
+
+/// The advisory-lock key of the default version table.
+pub fn default_lock_key() -> i64 {
+    dapp_migrate::backend::Tables {
+        schema: None,
+        version: "alembic_version".into(),
+        history: "alembic_version_history".into(),
+    }
+    .lock_key()
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -1,0 +1,737 @@
+//! `dapp db startup [-- CMD ARGS…]`: the container entrypoint.
+//!
+//! Reads the auto-migrate policy from the environment, waits for the database, migrates under
+//! the same lock and engine as `upgrade` (or, in verify-only mode, waits for another instance to
+//! do it), confirms the database is at the heads, and then `exec`s the service so that it
+//! replaces `dapp`: same PID, signals and exit status straight through.
+//!
+//! The policy is parsed by a pure function; the log lines (`[Migration] …`, or one JSON object
+//! per line) are built by [`Log`]; the rest is the sequence, with SIGTERM/SIGINT watched at every
+//! wait: before anything is applied they end the run at once (exit 143/130); during a migration
+//! they cancel the running statement on the server, so the transaction rolls back, and then end it.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+use crate::cli::{LogFormat, StartupArgs};
+use crate::commands::Ctx;
+use crate::engine::{Engine, Event};
+use crate::error::{Error, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::graph::RevisionGraph;
+use crate::plan;
+use crate::target::Target;
+
+pub const ENV_AUTO_MIGRATE: &str = "AUTO_MIGRATE";
+pub const ENV_FAIL_ON_ERROR: &str = "AUTO_MIGRATE_FAIL_ON_ERROR";
+
+/// What `startup` does before starting the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Apply pending revisions (`AUTO_MIGRATE=true`, the default).
+    Migrate,
+    /// Go straight on (`AUTO_MIGRATE=false`).
+    Disabled,
+    /// Wait for another instance to bring the database to the heads (`AUTO_MIGRATE=verify`
+    /// or `--verify-only`).
+    VerifyOnly,
+}
+
+/// The start-up policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub mode: Mode,
+    /// `AUTO_MIGRATE_FAIL_ON_ERROR`: on failure, exit instead of starting the service.
+    pub fail_on_error: bool,
+}
+
+/// A policy variable with a value that is neither true nor false.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={value:?} is not valid; use {allowed} (any case)")]
+pub struct PolicyError {
+    pub name: &'static str,
+    pub value: String,
+    pub allowed: &'static str,
+}
+
+/// Reads the policy from the environment. Pure: `env` is the only input.
+pub fn policy(
+    env: &dyn Fn(&str) -> Option<String>,
+    verify_only: bool,
+) -> Result<Policy, PolicyError> {
+    let mode = match env(ENV_AUTO_MIGRATE) {
+        None => Mode::Migrate,
+        Some(v) if v.trim().eq_ignore_ascii_case("verify") => Mode::VerifyOnly,
+        Some(v) => match crate::config::parse_bool(v.trim()) {
+            Some(true) => Mode::Migrate,
+            Some(false) => Mode::Disabled,
+            None => {
+                return Err(PolicyError {
+                    name: ENV_AUTO_MIGRATE,
+                    value: v,
+                    allowed: "true/false/1/0/yes/no or verify",
+                })
+            }
+        },
+    };
+    let fail_on_error = match env(ENV_FAIL_ON_ERROR) {
+        None => false,
+        Some(v) => crate::config::parse_bool(v.trim()).ok_or(PolicyError {
+            name: ENV_FAIL_ON_ERROR,
+            value: v,
+            allowed: "true/false/1/0/yes/no",
+        })?,
+    };
+    Ok(Policy {
+        mode: if verify_only { Mode::VerifyOnly } else { mode },
+        fail_on_error,
+    })
+}
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Builds `startup`'s log lines: `[Migration] message`, or a JSON object per line with the
+/// time, level, message and any extra fields.
+pub struct Log {
+    pub json: bool,
+}
+
+impl Log {
+    /// One line (without the newline). `fields` must be a JSON object or null.
+    pub fn line(&self, level: Level, message: &str, fields: serde_json::Value) -> String {
+        if !self.json {
+            // A multi-line message (a failed statement's report) keeps the prefix on its first line.
+            return format!("[Migration] {message}");
+        }
+        let mut obj = serde_json::Map::new();
+        obj.insert(
+            "time".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+        obj.insert("level".into(), level.as_str().into());
+        obj.insert("logger".into(), "dapp.migration".into());
+        obj.insert("message".into(), message.into());
+        if let serde_json::Value::Object(extra) = fields {
+            obj.extend(extra);
+        }
+        serde_json::Value::Object(obj).to_string()
+    }
+}
+
+/// Why the run stopped before starting the service.
+enum Stop {
+    /// SIGINT or SIGTERM.
+    Signal { name: &'static str, code: i32 },
+}
+
+/// How a migration or verification ended, before the policy decides what follows.
+enum Ending {
+    Ready,
+    Failed { message: String, code: i32 },
+    Interrupted { name: &'static str, code: i32 },
+}
+
+/// Waits for SIGTERM or SIGINT; never resolves when they cannot be watched.
+async fn signalled() -> Stop {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => Stop::Signal { name: "SIGTERM", code: 143 },
+        _ = int.recv() => Stop::Signal { name: "SIGINT", code: 130 },
+    }
+}
+
+impl Ctx<'_, '_> {
+    /// `dapp db startup`.
+    pub(crate) fn startup(&mut self, args: StartupArgs) -> Result<(), Error> {
+        let policy = policy(self.env, args.verify_only).map_err(|e| Error::Usage(e.to_string()))?;
+        let log = Log {
+            json: args.log_format == LogFormat::Json,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        let ending = rt.block_on(self.startup_async(&log, policy));
+        drop(rt);
+        let code = match ending {
+            Ending::Ready => EXIT_OK,
+            Ending::Interrupted { name, code } => {
+                self.say(
+                    &log,
+                    Level::Warn,
+                    &format!("Interrupted by {name}; the service was not started"),
+                    serde_json::json!({"signal": name}),
+                );
+                return Err(Error::Startup {
+                    message: format!("interrupted by {name}"),
+                    code,
+                });
+            }
+            Ending::Failed { message, code } => {
+                self.say(
+                    &log,
+                    Level::Error,
+                    &format!("✗ Migration failed: {message}"),
+                    serde_json::json!({"exit_code": code}),
+                );
+                if policy.fail_on_error {
+                    self.say(
+                        &log,
+                        Level::Error,
+                        "Exiting due to migration failure (AUTO_MIGRATE_FAIL_ON_ERROR=true)",
+                        serde_json::Value::Null,
+                    );
+                    return Err(Error::Startup { message, code });
+                }
+                if args.command.is_empty() {
+                    return Err(Error::Startup { message, code });
+                }
+                self.say(&log, Level::Warn, "Continuing despite migration failure (set AUTO_MIGRATE_FAIL_ON_ERROR=true to exit on error)", serde_json::Value::Null);
+                code
+            }
+        };
+        if args.command.is_empty() {
+            return if code == EXIT_OK {
+                Ok(())
+            } else {
+                Err(Error::Startup {
+                    message: String::new(),
+                    code,
+                })
+            };
+        }
+        Err(self.exec(&log, &args.command))
+    }
+
+    /// Writes one log line to stdout, where the service's own output will follow.
+    fn say(&mut self, log: &Log, level: Level, message: &str, fields: serde_json::Value) {
+        let line = log.line(level, message, fields);
+        let _ = writeln!(self.io.out, "{line}");
+        let _ = self.io.out.flush();
+    }
+
+    async fn startup_async(&mut self, log: &Log, policy: Policy) -> Ending {
+        let env_name = self
+            .config
+            .environment
+            .clone()
+            .unwrap_or_else(|| "(not set)".into());
+        let url = match self.config.database_url() {
+            Ok(u) => u,
+            Err(e) => {
+                return Ending::Failed {
+                    message: e.to_string(),
+                    code: EXIT_USAGE,
+                }
+            }
+        };
+        self.say(
+            log,
+            Level::Info,
+            &format!("Environment: {env_name}"),
+            serde_json::json!({"environment": env_name}),
+        );
+        self.say(
+            log,
+            Level::Info,
+            &format!("Database: {}", url.redacted()),
+            serde_json::json!({"database": url.redacted()}),
+        );
+        let mode_line = match policy.mode {
+            Mode::Migrate => "Auto-migrate: on",
+            Mode::Disabled => "Auto-migrate: off (AUTO_MIGRATE=false); not touching the database",
+            Mode::VerifyOnly => {
+                "Auto-migrate: verify only; waiting for another instance to migrate"
+            }
+        };
+        self.say(
+            log,
+            Level::Info,
+            &format!("{mode_line} (fail on error: {})", policy.fail_on_error),
+            serde_json::Value::Null,
+        );
+        if policy.mode == Mode::Disabled {
+            return Ending::Ready;
+        }
+        let g = match self.graph() {
+            Ok(g) => g,
+            Err(e) => {
+                return Ending::Failed {
+                    code: e.exit_code(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        if g.heads().len() > 1 {
+            let heads = g.ids(g.heads()).join(", ");
+            return Ending::Failed {
+                message: format!("the revision files have {} heads ({heads}); a deploy with an unmerged branch is refused. Join them with `dapp db merge -m \"merge heads\" heads` and deploy again", g.heads().len()),
+                code: EXIT_USAGE,
+            };
+        }
+        let deadline = Instant::now() + self.config.startup_wait;
+        let sig = signalled();
+        tokio::pin!(sig);
+        let pg = tokio::select! {
+            r = self.wait_for_database(log, deadline) => match r {
+                Ok(pg) => pg,
+                Err(e) => return Ending::Failed { code: e.exit_code(), message: e.to_string() },
+            },
+            Stop::Signal { name, code } = &mut sig => return Ending::Interrupted { name, code },
+        };
+        match policy.mode {
+            Mode::VerifyOnly => self.startup_verify(log, &g, pg, deadline, sig).await,
+            _ => self.startup_migrate(log, &g, pg, sig).await,
+        }
+    }
+
+    /// Connects, retrying with back-off while the server is unreachable or starting up.
+    async fn wait_for_database(
+        &mut self,
+        log: &Log,
+        deadline: Instant,
+    ) -> Result<crate::backend::postgres::Postgres, Error> {
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 1u32;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timeout = left.clamp(Duration::from_secs(1), Duration::from_secs(5));
+            match self.connect_within(timeout).await {
+                Ok(pg) => {
+                    if attempt > 1 {
+                        self.say(
+                            log,
+                            Level::Info,
+                            &format!("Database is up after {attempt} attempts"),
+                            serde_json::json!({"attempts": attempt}),
+                        );
+                    }
+                    return Ok(pg);
+                }
+                Err(Error::Engine(e)) if is_transient(&e) && !left.is_zero() => {
+                    let wait = delay.min(left);
+                    let why = match &*e {
+                        crate::engine::EngineError::Connect { source, .. } => {
+                            source.message.lines().next().unwrap_or("").to_owned()
+                        }
+                        other => other.to_string(),
+                    };
+                    self.say(log, Level::Warn, &format!("Database not ready (attempt {attempt}): {why}; retrying in {:.1}s", wait.as_secs_f64()), serde_json::json!({"attempt": attempt, "retry_in_ms": wait.as_millis() as u64}));
+                    tokio::time::sleep(wait).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                    attempt += 1;
+                }
+                Err(Error::Engine(e)) if is_transient(&e) => {
+                    return Err(Error::Startup {
+                        message: format!("the database did not accept connections within {:?} ({attempt} attempts): {e}; raise the wait with --wait or DAPP_STARTUP_WAIT", self.config.startup_wait),
+                        code: EXIT_FAILED,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn startup_migrate(
+        &mut self,
+        log: &Log,
+        g: &RevisionGraph,
+        pg: crate::backend::postgres::Postgres,
+        sig: std::pin::Pin<&mut impl std::future::Future<Output = Stop>>,
+    ) -> Ending {
+        self.say(
+            log,
+            Level::Info,
+            "Running database migrations...",
+            serde_json::Value::Null,
+        );
+        let cancel = pg.cancel_token();
+        let started = Instant::now();
+        let mut engine = Engine::new(pg, g, self.engine_options(false));
+        let planner = |cur: &[usize]| plan::upgrade(g, cur, &Target::heads());
+        // Engine events become log lines as they come; `migrating` turns true once the
+        // plan is made under the lock: from then on a signal cancels instead of dropping.
+        let migrating = Cell::new(false);
+        let out = RefCell::new(&mut *self.io.out);
+        let emit = |level: Level, msg: String, fields: serde_json::Value| {
+            let line = log.line(level, &msg, fields);
+            let mut w = out.borrow_mut();
+            let _ = writeln!(w, "{line}");
+            let _ = w.flush();
+        };
+        let mut on = |ev: Event<'_>| match ev {
+            Event::Planned { steps } => {
+                migrating.set(true);
+                emit(
+                    Level::Info,
+                    format!("{steps} revision(s) to apply"),
+                    serde_json::json!({"steps": steps}),
+                );
+            }
+            Event::StepStarted { line } => emit(
+                Level::Info,
+                format!("Running {line}"),
+                serde_json::json!({"step": line}),
+            ),
+            Event::StepFinished { line, elapsed } => {
+                if elapsed >= Duration::from_secs(1) {
+                    emit(
+                        Level::Info,
+                        format!("{line} took {elapsed:.1?}"),
+                        serde_json::json!({"step": line, "duration_ms": elapsed.as_millis() as u64}),
+                    );
+                }
+            }
+            Event::LockWaiting { holder, waited } => {
+                let who = holder.map(|h| format!(", held by {h}")).unwrap_or_default();
+                emit(
+                    Level::Info,
+                    format!("Waiting for the migration lock{who} (waited {waited:.0?})"),
+                    serde_json::json!({"lock_holder": holder.map(|h| h.to_string()), "waited_ms": waited.as_millis() as u64}),
+                );
+            }
+            Event::LockAcquired { waited } => emit(
+                Level::Info,
+                format!("Took the migration lock after {waited:.1?}"),
+                serde_json::json!({"waited_ms": waited.as_millis() as u64}),
+            ),
+            Event::Retrying {
+                line,
+                attempt,
+                delay,
+            } => emit(
+                Level::Warn,
+                format!("{line} hit lock_timeout; retry {attempt} in {delay:.1?}"),
+                serde_json::json!({"step": line, "attempt": attempt}),
+            ),
+            Event::CommitBeforeNonTransactional { revision } => emit(
+                Level::Info,
+                format!(
+                    "Committing the steps so far: revision {revision} runs outside a transaction"
+                ),
+                serde_json::json!({"revision": revision}),
+            ),
+        };
+        let mut sig = sig;
+        let result = {
+            let run = engine.run(&planner, &mut on);
+            tokio::pin!(run);
+            tokio::select! {
+                r = &mut run => Ok(r),
+                Stop::Signal { name, code } = &mut sig => {
+                    if !migrating.get() {
+                        // Nothing applied yet: the session ends with the process, and with it
+                        // the lock if it was taken.
+                        Err((name, code, None))
+                    } else {
+                        // Cancel the running statement until the run gives up; its
+                        // transaction rolls back on the server.
+                        let r = loop {
+                            let _ = cancel.cancel_query(tokio_postgres::NoTls).await;
+                            tokio::select! {
+                                r = &mut run => break r,
+                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            }
+                        };
+                        Err((name, code, Some(r)))
+                    }
+                }
+            }
+        };
+        let report = match result {
+            Ok(Ok(report)) => report,
+            Ok(Err(e)) => {
+                return Ending::Failed {
+                    code: e.exit_code(),
+                    message: e.to_string(),
+                }
+            }
+            Err((name, code, finished)) => {
+                let what = match finished {
+                    None => "before anything was applied".to_owned(),
+                    Some(Ok(_)) => "as the run finished; it completed".to_owned(),
+                    Some(Err(e)) => {
+                        format!("during the migration; the running statement was cancelled: {e}")
+                    }
+                };
+                self.say(
+                    log,
+                    Level::Warn,
+                    &format!("{name} received {what}"),
+                    serde_json::json!({"signal": name}),
+                );
+                return Ending::Interrupted { name, code };
+            }
+        };
+        // Confirm the database is at the heads the files name.
+        let rows = if report.fast_path {
+            Ok(Some(report.heads_after.clone()))
+        } else {
+            engine.rows().await
+        };
+        let at = match rows {
+            Ok(r) => r.unwrap_or_default(),
+            Err(e) => {
+                return Ending::Failed {
+                    code: e.exit_code(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        let mut want = g.ids(g.heads());
+        want.sort();
+        let mut have = at.clone();
+        have.sort();
+        if have != want {
+            return Ending::Failed {
+                message: format!("after migrating, the database is at {} but the files' head is {}; another deploy may have changed it", list(&have), list(&want)),
+                code: EXIT_FAILED,
+            };
+        }
+        let steps = report.steps.len();
+        self.say(log, Level::Info, "✓ Migrations completed successfully", serde_json::json!({"steps": steps, "duration_ms": started.elapsed().as_millis() as u64, "heads": have}));
+        let summary = if steps == 0 {
+            format!("Database was already at head {}", list(&have))
+        } else {
+            format!(
+                "Applied {steps} revision(s) in {:.1?}; database is at head {}",
+                started.elapsed(),
+                list(&have)
+            )
+        };
+        self.say(log, Level::Info, &summary, serde_json::Value::Null);
+        Ending::Ready
+    }
+
+    /// Waits until the version table holds exactly the heads, polling once a second.
+    async fn startup_verify(
+        &mut self,
+        log: &Log,
+        g: &RevisionGraph,
+        pg: crate::backend::postgres::Postgres,
+        deadline: Instant,
+        sig: std::pin::Pin<&mut impl std::future::Future<Output = Stop>>,
+    ) -> Ending {
+        let mut want = g.ids(g.heads());
+        want.sort();
+        let mut engine = Engine::new(pg, g, self.engine_options(true));
+        let mut sig = sig;
+        let mut next_report = Instant::now();
+        loop {
+            let rows = match engine.rows().await {
+                Ok(r) => r.unwrap_or_default(),
+                Err(e) => {
+                    return Ending::Failed {
+                        code: e.exit_code(),
+                        message: e.to_string(),
+                    }
+                }
+            };
+            let mut have = rows.clone();
+            have.sort();
+            if have == want {
+                self.say(
+                    log,
+                    Level::Info,
+                    &format!("✓ Database is at head {}", list(&have)),
+                    serde_json::json!({"heads": have}),
+                );
+                return Ending::Ready;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ending::Failed {
+                    message: format!("the database is at {} and did not reach head {} within {:?}; is an instance with AUTO_MIGRATE=true running?", list(&have), list(&want), self.config.startup_wait),
+                    code: EXIT_FAILED,
+                };
+            }
+            if now >= next_report {
+                self.say(
+                    log,
+                    Level::Info,
+                    &format!(
+                        "Waiting for the database to reach head {} (it is at {})",
+                        list(&want),
+                        list(&have)
+                    ),
+                    serde_json::json!({"heads": want, "current": have}),
+                );
+                next_report = now + Duration::from_secs(5);
+            }
+            let pause = Duration::from_secs(1).min(deadline - now);
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                Stop::Signal { name, code } = &mut sig => return Ending::Interrupted { name, code },
+            }
+        }
+    }
+
+    /// Replaces this process with the service. Returns only when that fails.
+    fn exec(&mut self, log: &Log, command: &[OsString]) -> Error {
+        use std::os::unix::process::CommandExt;
+        let shown = command
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.say(
+            log,
+            Level::Info,
+            &format!("Starting: {shown}"),
+            serde_json::json!({"command": shown}),
+        );
+        let _ = self.io.err.flush();
+        let err = std::process::Command::new(&command[0])
+            .args(&command[1..])
+            .exec();
+        let code = if err.kind() == std::io::ErrorKind::NotFound {
+            127
+        } else {
+            126
+        };
+        let message = format!("cannot start `{shown}`: {err}");
+        self.say(
+            log,
+            Level::Error,
+            &message,
+            serde_json::json!({"exit_code": code}),
+        );
+        Error::Startup { message, code }
+    }
+}
+
+fn is_transient(e: &crate::engine::EngineError) -> bool {
+    matches!(e, crate::engine::EngineError::Connect { source, .. } if source.is_transient_connect())
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "(none: empty version table)".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| v.iter().find(|(n, _)| n == k).map(|(_, x)| x.clone())
+    }
+
+    #[test]
+    fn defaults_migrate_and_continue_on_error() {
+        let p = policy(&env_of(&[]), false).unwrap();
+        assert_eq!(
+            p,
+            Policy {
+                mode: Mode::Migrate,
+                fail_on_error: false
+            }
+        );
+    }
+
+    #[test]
+    fn accepts_every_spelling_in_any_case() {
+        for (v, on) in [
+            ("true", true),
+            ("TRUE", true),
+            ("1", true),
+            ("Yes", true),
+            ("false", false),
+            ("False", false),
+            ("0", false),
+            ("NO", false),
+        ] {
+            let p = policy(
+                &env_of(&[(ENV_AUTO_MIGRATE, v), (ENV_FAIL_ON_ERROR, v)]),
+                false,
+            )
+            .unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert_eq!(p.mode == Mode::Migrate, on, "{v}");
+            assert_eq!(p.mode == Mode::Disabled, !on, "{v}");
+            assert_eq!(p.fail_on_error, on, "{v}");
+        }
+    }
+
+    #[test]
+    fn verify_from_the_variable_or_the_flag() {
+        let p = policy(&env_of(&[(ENV_AUTO_MIGRATE, "Verify")]), false).unwrap();
+        assert_eq!(p.mode, Mode::VerifyOnly);
+        let p = policy(&env_of(&[(ENV_AUTO_MIGRATE, "false")]), true).unwrap();
+        assert_eq!(p.mode, Mode::VerifyOnly);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = policy(&env_of(&[(ENV_AUTO_MIGRATE, "maybe")]), false).unwrap_err();
+        assert_eq!(e.name, "AUTO_MIGRATE");
+        assert!(
+            e.to_string()
+                .starts_with("AUTO_MIGRATE=\"maybe\" is not valid"),
+            "{e}"
+        );
+        let e = policy(&env_of(&[(ENV_FAIL_ON_ERROR, "verify")]), false).unwrap_err();
+        assert_eq!(e.name, "AUTO_MIGRATE_FAIL_ON_ERROR");
+        assert!(e.to_string().contains("true/false/1/0/yes/no"), "{e}");
+    }
+
+    #[test]
+    fn text_lines_have_the_prefix() {
+        let l = Log { json: false };
+        assert_eq!(
+            l.line(
+                Level::Info,
+                "Running database migrations...",
+                serde_json::Value::Null
+            ),
+            "[Migration] Running database migrations..."
+        );
+    }
+
+    #[test]
+    fn json_lines_are_one_object_with_fields() {
+        let l = Log { json: true };
+        let s = l.line(
+            Level::Error,
+            "✗ Migration failed: boom\n  at x.sql:3:1",
+            serde_json::json!({"exit_code": 1}),
+        );
+        assert!(!s.contains('\n'), "{s}");
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["logger"], "dapp.migration");
+        assert_eq!(v["message"], "✗ Migration failed: boom\n  at x.sql:3:1");
+        assert_eq!(v["exit_code"], 1);
+        assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    }
+}
