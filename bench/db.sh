@@ -3,7 +3,8 @@
 #
 #   bench/db.sh [RUNS]        (default 5; needs hyperfine, psql and a server on 127.0.0.1:5432)
 #
-# 1. `dapp db current` and a no-op `dapp db upgrade` on an up-to-date database (hyperfine),
+# 1. `dapp db current`, a no-op `dapp db upgrade` and `dapp db startup -- true` on an
+#    up-to-date database (hyperfine),
 #    and the number of round trips a no-op upgrade makes after connecting.
 # 2. Applying 1,000 small revisions from empty, against `psql -1 -f` of the same SQL
 #    concatenated, alternating the two on fresh databases; medians and their ratio.
@@ -27,7 +28,8 @@ fresh
 "$dapp" db -d examples/quickstart/migrations upgrade 2>/dev/null
 hyperfine -N --warmup 5 --runs 100 --export-markdown "$work/small.md" \
   "$dapp db -d examples/quickstart/migrations current" \
-  "$dapp db -d examples/quickstart/migrations upgrade" >/dev/null
+  "$dapp db -d examples/quickstart/migrations upgrade" \
+  "$dapp db -d examples/quickstart/migrations startup -- true" >/dev/null
 cat "$work/small.md"
 DAPP_DEBUG=1 "$dapp" db -d examples/quickstart/migrations upgrade 2>&1 | grep round
 
