@@ -206,6 +206,20 @@ Examples:
   dapp db startup --verify-only --wait 5m -- gunicorn app:app
   dapp db startup --log-format json")]
     Startup(StartupArgs),
+    /// Convert an Alembic / Flask-Migrate migrations folder into dapp SQL revisions, same ids
+    #[command(after_help = "\
+Each Python revision's header is read without running Python; its SQL comes from Alembic's
+offline mode: `upgrade base:heads --sql` and `downgrade heads:base --sql`, run once each with
+the command given by --alembic (default: `flask db -d FROM` when FROM/env.py uses Flask's
+current_app, else `alembic -c alembic.ini`), or read from --upgrade-sql/--downgrade-sql files.
+The revisions keep their ids, so the database's alembic_version stays valid: no downtime.
+Nothing is written when a revision's SQL cannot be obtained, unless --partial is given.
+
+Examples:
+  FLASK_APP=app.py dapp db -d db/sql import-alembic --from migrations
+  dapp db import-alembic --from alembic --alembic \"alembic -c alembic.ini\"
+  dapp db import-alembic --from migrations --upgrade-sql up.sql --downgrade-sql down.sql")]
+    ImportAlembic(ImportAlembicArgs),
 }
 
 #[derive(Debug, Args)]
@@ -356,6 +370,33 @@ pub struct VerifyArgs {
     /// Record the file's current checksum for this revision (a deliberate edit)
     #[arg(long, value_name = "REV")]
     pub accept: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportAlembicArgs {
+    /// The Alembic migrations folder, holding env.py and versions/*.py
+    #[arg(long, value_name = "DIR", default_value = "migrations")]
+    pub from: PathBuf,
+
+    /// Command that runs Alembic, e.g. "alembic -c alembic.ini" or "flask db -d migrations"
+    #[arg(long, value_name = "CMD", conflicts_with = "upgrade_sql")]
+    pub alembic: Option<String>,
+
+    /// Output of `alembic upgrade base:heads --sql`, instead of running Alembic
+    #[arg(long, value_name = "FILE", requires = "downgrade_sql")]
+    pub upgrade_sql: Option<PathBuf>,
+
+    /// Output of `alembic downgrade heads:base --sql`
+    #[arg(long, value_name = "FILE", requires = "upgrade_sql")]
+    pub downgrade_sql: Option<PathBuf>,
+
+    /// Write what could be imported; a revision without SQL gets an upgrade that fails loudly
+    #[arg(long)]
+    pub partial: bool,
+
+    /// Overwrite dapp files that already exist for the same revision ids
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// How `startup` writes its log lines.

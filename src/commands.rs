@@ -18,6 +18,8 @@ use crate::revision::{self, NewRevision, RevisionId};
 use crate::script_dir::ScriptDir;
 use crate::target::{Range, Symbol, Target, TargetOrRange};
 
+mod import;
+
 /// Where output goes: stdout for results, stderr for logs and errors.
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,
@@ -60,6 +62,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Check => ctx.block_on(|c| Box::pin(c.check())),
         DbCommand::Verify(a) => ctx.block_on(|c| Box::pin(c.verify(a.accept.clone()))),
         DbCommand::Startup(a) => ctx.startup(a),
+        DbCommand::ImportAlembic(a) => ctx.import_alembic(a),
     }
 }
 
@@ -97,12 +100,12 @@ impl<'a, 'io> Ctx<'a, 'io> {
         Ok(())
     }
 
-    fn outln(&mut self, s: &str) -> Result<(), Error> {
+    pub(crate) fn outln(&mut self, s: &str) -> Result<(), Error> {
         self.out(s)?;
         self.out("\n")
     }
 
-    fn log(&mut self, s: &str) {
+    pub(crate) fn log(&mut self, s: &str) {
         let _ = writeln!(self.io.err, "{s}");
     }
 
@@ -111,7 +114,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         self.out(&s)
     }
 
-    fn scripts(&self) -> ScriptDir {
+    pub(crate) fn scripts(&self) -> ScriptDir {
         ScriptDir::new(&self.config.script_location)
     }
 

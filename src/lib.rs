@@ -14,6 +14,7 @@ pub mod database_url;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod import_alembic;
 pub mod offline;
 pub mod output;
 pub mod plan;

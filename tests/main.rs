@@ -3,6 +3,7 @@
 
 mod support;
 
+mod alembic_compat;
 mod authoring;
 mod cli;
 mod concurrency;

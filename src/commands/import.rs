@@ -1,0 +1,259 @@
+//! `dapp db import-alembic`: the I/O around the pure converter in `import_alembic`: list and
+//! read the Python revisions, obtain the offline scripts (run Alembic once each way, or read
+//! the files given), write the SQL revisions, and load the result to prove it is valid.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::Ctx;
+use crate::cli::ImportAlembicArgs;
+use crate::error::Error;
+use crate::import_alembic::{self, PyRevision, Section, Way};
+
+impl Ctx<'_, '_> {
+    pub(crate) fn import_alembic(&mut self, a: ImportAlembicArgs) -> Result<(), Error> {
+        let versions = a.from.join("versions");
+        let revs = read_python_revisions(&versions)?;
+        if revs.is_empty() {
+            return Err(Error::Usage(format!(
+                "{} holds no Alembic revisions (*.py with a `revision = '…'` line)",
+                versions.display()
+            )));
+        }
+        import_alembic::check_ids(&revs).map_err(|e| Error::Usage(e.to_string()))?;
+
+        let (up_script, down_script) = match (&a.upgrade_sql, &a.downgrade_sql) {
+            (Some(u), Some(d)) => (read(u)?, read(d)?),
+            _ => {
+                let (base, after) = alembic_command(a.alembic.as_deref(), &a.from)?;
+                let up = run_offline(&base, "upgrade", &after, &["--sql", "base:heads"])?;
+                let down = run_offline(&base, "downgrade", &after, &["--sql", "heads:base"])?;
+                (up, down)
+            }
+        };
+        let table = match &self.config.version_table_schema {
+            Some(s) => format!("{s}.{}", self.config.version_table),
+            None => self.config.version_table.clone(),
+        };
+        let ups = import_alembic::split_offline(&up_script.stdout, Way::Upgrade, &table);
+        let downs = import_alembic::split_offline(&down_script.stdout, Way::Downgrade, &table);
+
+        let mut missing: Vec<String> = Vec::new();
+        for r in &revs {
+            let what = match (ups.contains_key(&r.id), downs.contains_key(&r.id)) {
+                (true, true) => continue,
+                (false, true) => "upgrade",
+                (true, false) => "downgrade",
+                (false, false) => "upgrade and downgrade",
+            };
+            missing.push(format!("{} ({}): no {what} SQL", r.id, r.path.display()));
+        }
+        if !missing.is_empty() {
+            for s in [&up_script, &down_script] {
+                if let Some(e) = &s.failure {
+                    self.log(&format!("Alembic failed: {e}"));
+                }
+            }
+            let list = missing.join("\n  ");
+            if !a.partial {
+                return Err(Error::Usage(format!(
+                    "Alembic's offline mode gave no SQL for {} revision(s); nothing was written:\n  {list}\n\
+                     Revisions that need a live connection (op.get_bind(), reflection) have no offline SQL: \
+                     write their SQL by hand, or give --partial to import the rest",
+                    missing.len()
+                )));
+            }
+            self.log(&format!(
+                "WARNING [dapp] importing anyway (--partial); without SQL:\n  {list}"
+            ));
+        }
+
+        let scripts = self.scripts();
+        let target = scripts.versions();
+        let mut existing: Vec<PathBuf> = Vec::new();
+        if let Ok(entries) = fs::read_dir(&target) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".sql")
+                    && revs.iter().any(|r| {
+                        name.starts_with(&format!("{}_", r.id)) || name == format!("{}.sql", r.id)
+                    })
+                {
+                    existing.push(e.path());
+                }
+            }
+        }
+        if !existing.is_empty() && !a.force {
+            existing.sort();
+            return Err(Error::Usage(format!(
+                "dapp revisions with these ids exist already; nothing was written (give --force to replace them):\n  {}",
+                existing.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n  ")
+            )));
+        }
+        // Render everything first: nothing is written unless every file is valid.
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for r in &revs {
+            let up = ups.get(&r.id).cloned().unwrap_or_else(|| not_imported(r));
+            let text = import_alembic::render(r, &up, downs.get(&r.id));
+            let path = target.join(import_alembic::target_name(r));
+            crate::revision::Revision::parse(&path, &text)
+                .map_err(crate::script_dir::ScriptError::from)?;
+            files.push((path, text));
+        }
+        fs::create_dir_all(&target)
+            .map_err(|e| Error::Usage(format!("cannot create {}: {e}", target.display())))?;
+        if !scripts.location.join("script.sql.tmpl").exists() {
+            let _ = fs::write(
+                scripts.location.join("script.sql.tmpl"),
+                crate::revision::DEFAULT_TEMPLATE,
+            );
+        }
+        for p in &existing {
+            let _ = fs::remove_file(p);
+        }
+        for (path, text) in &files {
+            fs::write(path, text)
+                .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+        }
+        let g = self.graph()?;
+        let non_tx = revs
+            .iter()
+            .filter(|r| {
+                ups.get(&r.id).is_some_and(|s| !s.transactional)
+                    || downs.get(&r.id).is_some_and(|s| !s.transactional)
+            })
+            .count();
+        self.log(&format!(
+            "INFO  [dapp] Imported {} revision(s) into {} ({} outside a transaction); head(s): {}",
+            files.len(),
+            target.display(),
+            non_tx,
+            g.ids(g.heads()).join(", ")
+        ));
+        for (path, _) in &files {
+            self.outln(&path.display().to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// The upgrade of a revision whose SQL could not be obtained: it fails when run.
+fn not_imported(r: &PyRevision) -> Section {
+    Section {
+        sql: format!(
+            "DO $$ BEGIN RAISE EXCEPTION 'revision {} was not imported: write its SQL by hand (see {})'; END $$;",
+            r.id,
+            r.path.display().to_string().replace('\'', "''")
+        ),
+        transactional: true,
+    }
+}
+
+fn read(p: &Path) -> Result<Offline, Error> {
+    let stdout = fs::read_to_string(p)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?;
+    Ok(Offline {
+        stdout,
+        failure: None,
+    })
+}
+
+fn read_python_revisions(versions: &Path) -> Result<Vec<PyRevision>, Error> {
+    let entries = fs::read_dir(versions)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", versions.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        let text = fs::read_to_string(&p)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?;
+        match import_alembic::parse_python(&p, &text) {
+            Ok(r) => out.push(r),
+            // Helper modules in versions/ are not revisions.
+            Err(import_alembic::ImportError::NoRevision { .. }) => {}
+            Err(e) => return Err(Error::Usage(e.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+/// What an offline run printed, and why it failed if it did.
+struct Offline {
+    stdout: String,
+    failure: Option<String>,
+}
+
+/// The command that runs Alembic, and the arguments that go after its subcommand: given, or
+/// `flask db SUBCOMMAND -d FROM` for a Flask-Migrate folder, or `alembic -c INI` with the
+/// nearest alembic.ini.
+fn alembic_command(given: Option<&str>, from: &Path) -> Result<(Vec<String>, Vec<String>), Error> {
+    if let Some(g) = given {
+        let parts: Vec<String> = g.split_whitespace().map(str::to_owned).collect();
+        if parts.is_empty() {
+            return Err(Error::Usage("--alembic is empty".into()));
+        }
+        return Ok((parts, Vec::new()));
+    }
+    let env_py = fs::read_to_string(from.join("env.py")).unwrap_or_default();
+    if env_py.contains("current_app") {
+        return Ok((
+            vec!["flask".into(), "db".into()],
+            vec!["-d".into(), from.display().to_string()],
+        ));
+    }
+    let ini = [from.join("alembic.ini"), PathBuf::from("alembic.ini")]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no alembic.ini in {} or here; give the command with --alembic \"alembic -c PATH\", or the scripts with --upgrade-sql/--downgrade-sql",
+                from.display()
+            ))
+        })?;
+    Ok((
+        vec!["alembic".into(), "-c".into(), ini.display().to_string()],
+        Vec::new(),
+    ))
+}
+
+fn run_offline(
+    base: &[String],
+    subcommand: &str,
+    after: &[String],
+    args: &[&str],
+) -> Result<Offline, Error> {
+    let shown = format!(
+        "{} {subcommand} {} {}",
+        base.join(" "),
+        after.join(" "),
+        args.join(" ")
+    )
+    .replace("  ", " ");
+    let out = Command::new(&base[0])
+        .args(&base[1..])
+        .arg(subcommand)
+        .args(after)
+        .args(args)
+        .output()
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot run `{shown}`: {e}; install Alembic (or Flask-Migrate), pass --alembic, or give --upgrade-sql/--downgrade-sql"
+            ))
+        })?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let failure = (!out.status.success()).then(|| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last: Vec<&str> = err.lines().rev().take(5).collect();
+        format!(
+            "`{shown}` exited with {}: {}",
+            out.status,
+            last.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        )
+    });
+    Ok(Offline { stdout, failure })
+}
