@@ -154,16 +154,6 @@ fn both() -> Project {
             Some(&semi(down)),
         );
     }
-    // dapp's files carry the same message as Alembic's docstring.
-    for (id, ..) in GRAPH {
-        let path = p.versions().join(format!("{id}_rev_{id}.sql"));
-        let text = std::fs::read_to_string(&path).expect("dapp file");
-        std::fs::write(
-            &path,
-            text.replacen(&format!("-- rev {id}"), &format!("-- rev {id}"), 1),
-        )
-        .expect("write");
-    }
     p
 }
 
