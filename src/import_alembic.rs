@@ -248,20 +248,20 @@ pub enum Way {
     Downgrade,
 }
 
-/// Cuts an offline script into its steps, keyed by the revision each step runs: the one
+/// Cuts an offline script into its steps, in order, each with the revision it runs: the one
 /// after `->` going up, before it going down. `table` is the version table as the script
 /// names it (`alembic_version`, or `schema.alembic_version`).
-pub fn split_offline(script: &str, way: Way, table: &str) -> BTreeMap<String, Section> {
+pub fn split_offline(script: &str, way: Way, table: &str) -> Vec<(String, Section)> {
     let script = script.replace("\r\n", "\n");
     let marker = match way {
         Way::Upgrade => "-- Running upgrade ",
         Way::Downgrade => "-- Running downgrade ",
     };
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     let mut current: Option<(String, Vec<String>)> = None;
     let mut finish = |cur: Option<(String, Vec<String>)>| {
         if let Some((id, chunks)) = cur {
-            out.insert(id, section(&chunks, table));
+            out.push((id, section(&chunks, table)));
         }
     };
     for chunk in script.split("\n\n") {
@@ -475,7 +475,9 @@ def upgrade() -> None:
 
     #[test]
     fn cuts_an_upgrade_script_into_steps() {
-        let s = split_offline(OFFLINE_UP, Way::Upgrade, "alembic_version");
+        let s: BTreeMap<_, _> = split_offline(OFFLINE_UP, Way::Upgrade, "alembic_version")
+            .into_iter()
+            .collect();
         assert_eq!(s.keys().collect::<Vec<_>>(), ["a1", "a2", "m1"]);
         assert_eq!(
             s["a1"].sql,
@@ -494,7 +496,9 @@ def upgrade() -> None:
     #[test]
     fn cuts_a_downgrade_script_by_the_revision_going_down() {
         let script = "BEGIN;\n\n-- Running downgrade a2 -> a1\n\nALTER TABLE t DROP COLUMN x;\n\nUPDATE alembic_version SET version_num='a1' WHERE alembic_version.version_num = 'a2';\n\n-- Running downgrade a1 -> \n\nDROP TABLE t;\n\nDELETE FROM alembic_version WHERE alembic_version.version_num = 'a1';\n\nCOMMIT;\n\n";
-        let s = split_offline(script, Way::Downgrade, "alembic_version");
+        let s: BTreeMap<_, _> = split_offline(script, Way::Downgrade, "alembic_version")
+            .into_iter()
+            .collect();
         assert_eq!(s["a2"].sql, "ALTER TABLE t DROP COLUMN x;");
         assert_eq!(s["a1"].sql, "DROP TABLE t;");
     }
@@ -502,7 +506,9 @@ def upgrade() -> None:
     #[test]
     fn per_migration_transactions_stay_transactional() {
         let script = "BEGIN;\n\n-- Running upgrade  -> a1\n\nCREATE TABLE t (id int);\n\nINSERT INTO app.alembic_version (version_num) VALUES ('a1');\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade a1 -> a2\n\nSELECT 1;\n\nCOMMIT;\n\n";
-        let s = split_offline(script, Way::Upgrade, "app.alembic_version");
+        let s: BTreeMap<_, _> = split_offline(script, Way::Upgrade, "app.alembic_version")
+            .into_iter()
+            .collect();
         assert!(s["a1"].transactional && s["a2"].transactional);
         assert_eq!(s["a1"].sql, "CREATE TABLE t (id int);");
     }

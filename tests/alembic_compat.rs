@@ -16,7 +16,7 @@ type Spec = (
 );
 
 /// A chain with a branch (labels `left` and `right`), a dependency across it, and a merge.
-const GRAPH: &[Spec] = &[
+pub const GRAPH: &[Spec] = &[
     (
         "1aa000000001",
         &[],
@@ -74,7 +74,7 @@ const GRAPH: &[Spec] = &[
         "DELETE FROM compat_a",
     ),
 ];
-const HEAD: &str = "7aa000000007";
+pub const HEAD: &str = "7aa000000007";
 
 const ENV_PY: &str = r#"import os
 from alembic import context
@@ -109,7 +109,7 @@ fn py_list(v: &[&str]) -> String {
 }
 
 /// A project holding both: `alembic.ini` + `alembic/` for Alembic, `migrations/` for dapp.
-fn both() -> Project {
+pub fn both() -> Project {
     let p = Project::new();
     p.write(
         "alembic.ini",
@@ -157,7 +157,7 @@ fn both() -> Project {
     p
 }
 
-fn alembic(p: &Project, db: &TestDb, args: &[&str]) -> Run {
+pub fn alembic(p: &Project, db: &TestDb, args: &[&str]) -> Run {
     let mut c: Command = python::cmd("alembic");
     c.args(args).current_dir(p.path());
     c.env("DATABASE_URL", db.sqlalchemy_url());
@@ -169,7 +169,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-fn tables(db: &TestDb) -> Vec<String> {
+pub fn tables(db: &TestDb) -> Vec<String> {
     db.col("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'compat_%' ORDER BY 1")
 }
 

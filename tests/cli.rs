@@ -2,7 +2,7 @@
 
 use crate::support::Project;
 
-const COMMANDS: [&str; 16] = [
+const COMMANDS: [&str; 17] = [
     "init",
     "migrate",
     "merge",
@@ -19,6 +19,7 @@ const COMMANDS: [&str; 16] = [
     "verify",
     "revision",
     "startup",
+    "import-alembic",
 ];
 
 #[test]

@@ -7,5 +7,6 @@ mod alembic_compat;
 mod authoring;
 mod cli;
 mod concurrency;
+mod import_alembic;
 mod migrate;
 mod startup;

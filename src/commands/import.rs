@@ -2,6 +2,7 @@
 //! read the Python revisions, obtain the offline scripts (run Alembic once each way, or read
 //! the files given), write the SQL revisions, and load the result to prove it is valid.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,8 +37,16 @@ impl Ctx<'_, '_> {
             Some(s) => format!("{s}.{}", self.config.version_table),
             None => self.config.version_table.clone(),
         };
-        let ups = import_alembic::split_offline(&up_script.stdout, Way::Upgrade, &table);
-        let downs = import_alembic::split_offline(&down_script.stdout, Way::Downgrade, &table);
+        // When Alembic failed part-way, the last step it began is incomplete: drop it.
+        let steps = |o: &Offline, way: Way| -> BTreeMap<String, Section> {
+            let mut v = import_alembic::split_offline(&o.stdout, way, &table);
+            if o.failure.is_some() {
+                v.pop();
+            }
+            v.into_iter().collect()
+        };
+        let ups = steps(&up_script, Way::Upgrade);
+        let downs = steps(&down_script, Way::Downgrade);
 
         let mut missing: Vec<String> = Vec::new();
         for r in &revs {
@@ -50,17 +59,22 @@ impl Ctx<'_, '_> {
             missing.push(format!("{} ({}): no {what} SQL", r.id, r.path.display()));
         }
         if !missing.is_empty() {
-            for s in [&up_script, &down_script] {
-                if let Some(e) = &s.failure {
-                    self.log(&format!("Alembic failed: {e}"));
-                }
-            }
+            let why: Vec<&str> = [&up_script, &down_script]
+                .iter()
+                .filter_map(|s| s.failure.as_deref())
+                .collect();
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!("\nAlembic said: {}", why.join("\nAlembic said: "))
+            };
             let list = missing.join("\n  ");
             if !a.partial {
                 return Err(Error::Usage(format!(
-                    "Alembic's offline mode gave no SQL for {} revision(s); nothing was written:\n  {list}\n\
-                     Revisions that need a live connection (op.get_bind(), reflection) have no offline SQL: \
-                     write their SQL by hand, or give --partial to import the rest",
+                    "Alembic's offline mode gave no SQL for {} revision(s); nothing was written:\n  {list}{why}\n\
+                     Offline mode cannot run revisions that read the database, and cannot drop constraints \
+                     without names (give the models a naming_convention). Write their SQL by hand, or give \
+                     --partial to import the rest",
                     missing.len()
                 )));
             }
