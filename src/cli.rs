@@ -152,7 +152,7 @@ Examples:
 
     /// Show the revision(s) the database is at
     #[command(after_help = "Example:\n  dapp db current -v")]
-    Current(VerboseArgs),
+    Current(CurrentArgs),
 
     /// Show the head revisions of the files
     Heads(HeadsArgs),
@@ -185,7 +185,7 @@ Examples:
 
     /// Exit 1 when the database is not at the heads, a file was edited after it was applied,
     /// or the files have several heads
-    Check,
+    Check(CheckArgs),
 
     /// Compare recorded checksums with the files, revision by revision
     Verify(VerifyArgs),
@@ -270,14 +270,47 @@ pub struct UpgradeArgs {
     )]
     pub revision: String,
     /// Print the SQL instead of running it (no database connection)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all")]
     pub sql: bool,
     /// Print the plan and change nothing
-    #[arg(long, conflicts_with = "sql")]
+    #[arg(long, conflicts_with_all = ["sql", "all"])]
     pub dry_run: bool,
     /// Accepted for compatibility with Flask-Migrate; ignored
     #[arg(long, hide = true)]
     pub tag: Option<String>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// `--all` and its companions, for upgrade, current, check and startup.
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Many databases and tenant schemas")]
+pub struct FleetArgs {
+    /// Every configured database and tenant schema (config keys `databases`, `tenant_schemas`,
+    /// `tenant_schemas_query`), each under its own lock; prints a summary table
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: how many targets run at once
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// With --all: start no further target once one has failed
+    #[arg(long, requires = "all")]
+    pub fail_fast: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CurrentArgs {
+    /// Show full details
+    #[arg(short, long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -427,6 +460,9 @@ pub struct StartupArgs {
     /// The service to exec once the database is ready: it replaces dapp (same PID)
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@ use crate::revision::{self, NewRevision, RevisionId};
 use crate::script_dir::ScriptDir;
 use crate::target::{Range, Symbol, Target, TargetOrRange};
 
+mod fleet;
 mod import;
+
+use crate::fleet::Action;
 
 /// Where output goes: stdout for results, stderr for logs and errors.
 pub struct Io<'a> {
@@ -55,11 +58,14 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Branches(a) => ctx.branches(a.verbose),
         DbCommand::Show(a) => ctx.show(&a.revision),
         DbCommand::Edit(a) => ctx.edit(&a.revision),
+        DbCommand::Current(a) if a.fleet.all => ctx.fleet(Action::Current, "heads", &a.fleet),
         DbCommand::Current(a) => ctx.block_on(|c| Box::pin(c.current(a.verbose))),
+        DbCommand::Upgrade(a) if a.fleet.all => ctx.fleet(Action::Upgrade, &a.revision, &a.fleet),
         DbCommand::Upgrade(a) => ctx.migrate_db(MoveKind::Up, &a.revision, a.sql, a.dry_run),
         DbCommand::Downgrade(a) => ctx.migrate_db(MoveKind::Down, &a.revision, a.sql, a.dry_run),
         DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
-        DbCommand::Check => ctx.block_on(|c| Box::pin(c.check())),
+        DbCommand::Check(a) if a.fleet.all => ctx.fleet(Action::Check, "heads", &a.fleet),
+        DbCommand::Check(_) => ctx.block_on(|c| Box::pin(c.check())),
         DbCommand::Verify(a) => ctx.block_on(|c| Box::pin(c.verify(a.accept.clone()))),
         DbCommand::Startup(a) => ctx.startup(a),
         DbCommand::ImportAlembic(a) => ctx.import_alembic(a),
@@ -95,7 +101,7 @@ pub(crate) struct Ctx<'a, 'io> {
 type BoxFut<'f> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + 'f>>;
 
 impl<'a, 'io> Ctx<'a, 'io> {
-    fn out(&mut self, s: &str) -> Result<(), Error> {
+    pub(crate) fn out(&mut self, s: &str) -> Result<(), Error> {
         self.io.out.write_all(s.as_bytes())?;
         Ok(())
     }
@@ -109,7 +115,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let _ = writeln!(self.io.err, "{s}");
     }
 
-    fn json<T: serde::Serialize>(&mut self, v: &T) -> Result<(), Error> {
+    pub(crate) fn json<T: serde::Serialize>(&mut self, v: &T) -> Result<(), Error> {
         let s = output::to_json(v);
         self.out(&s)
     }
@@ -171,6 +177,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             lock_retries: self.config.lock_retries,
             lock_timeout_set: self.config.lock_timeout.is_some(),
             host: hostname(self.env),
+            search_path: None,
             allow_unknown_rows,
         }
     }
@@ -927,7 +934,9 @@ impl<'a, 'io> Ctx<'a, 'io> {
 }
 
 /// Runs a future to completion on a single-threaded runtime.
-fn block_on<T>(f: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+pub(crate) fn block_on<T>(
+    f: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

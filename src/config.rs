@@ -27,9 +27,12 @@ pub const ENV_LOCK_TIMEOUT: &str = "DAPP_LOCK_TIMEOUT";
 pub const ENV_LOCK_RETRIES: &str = "DAPP_LOCK_RETRIES";
 pub const ENV_STARTUP_WAIT: &str = "DAPP_STARTUP_WAIT";
 pub const ENV_ENVIRONMENT: &str = "DAPP_ENV";
+pub const ENV_DATABASES: &str = "DAPP_DATABASES";
+pub const ENV_TENANT_SCHEMAS: &str = "DAPP_TENANT_SCHEMAS";
+pub const ENV_TENANT_SCHEMAS_QUERY: &str = "DAPP_TENANT_SCHEMAS_QUERY";
 
 /// Every key of the file, with its environment variable.
-const KEYS: [(&str, &str); 12] = [
+const KEYS: [(&str, &str); 15] = [
     ("database_url", ENV_DATABASE_URL),
     ("script_location", ENV_SCRIPT_LOCATION),
     ("version_table", ENV_VERSION_TABLE),
@@ -42,7 +45,19 @@ const KEYS: [(&str, &str); 12] = [
     ("lock_retries", ENV_LOCK_RETRIES),
     ("startup_wait", ENV_STARTUP_WAIT),
     ("environment", ENV_ENVIRONMENT),
+    ("databases", ENV_DATABASES),
+    ("tenant_schemas", ENV_TENANT_SCHEMAS),
+    ("tenant_schemas_query", ENV_TENANT_SCHEMAS_QUERY),
 ];
+
+/// How `--all` finds tenant schemas in each database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantSchemas {
+    /// A `LIKE` pattern over schema names, e.g. `tenant_%`.
+    Pattern(String),
+    /// A query returning schema names in its first column.
+    Query(String),
+}
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +157,11 @@ pub struct Config {
     /// How long `startup` waits for the database.
     pub startup_wait: Duration,
     pub environment: Option<String>,
+    /// `databases`: the URLs `--all` migrates (empty: just the database URL).
+    pub databases: Vec<String>,
+    /// `tenant_schemas` / `tenant_schemas_query`: each database's tenant schemas, each a target
+    /// with its own version table.
+    pub tenant_schemas: Option<TenantSchemas>,
     url: UrlSetting,
 }
 
@@ -174,6 +194,15 @@ impl fmt::Debug for Config {
             .field("lock_retries", &self.lock_retries)
             .field("startup_wait", &self.startup_wait)
             .field("environment", &self.environment)
+            .field(
+                "databases",
+                &self
+                    .databases
+                    .iter()
+                    .map(|u| crate::database_url::redact(u))
+                    .collect::<Vec<_>>(),
+            )
+            .field("tenant_schemas", &self.tenant_schemas)
             .finish()
     }
 }
@@ -188,6 +217,7 @@ enum RawValue {
     Str(String),
     Bool(bool),
     Int(i64),
+    List(Vec<String>),
 }
 
 impl Config {
@@ -291,6 +321,26 @@ pub fn resolve(
                 },
                 toml::Value::Boolean(b) => RawValue::Bool(b),
                 toml::Value::Integer(i) => RawValue::Int(i),
+                toml::Value::Array(items) if key == "databases" => {
+                    let mut list = Vec::new();
+                    for item in items {
+                        let toml::Value::String(s) = item else {
+                            return Err(ConfigError::BadValue {
+                                key,
+                                origin: source,
+                                reason: "expected a list of database URLs (strings)".into(),
+                            });
+                        };
+                        list.push(interpolate(&s, env).map_err(|var| {
+                            ConfigError::UndefinedVariable {
+                                key: key.clone(),
+                                var,
+                                path: path.to_path_buf(),
+                            }
+                        })?);
+                    }
+                    RawValue::List(list)
+                }
                 other => {
                     return Err(ConfigError::BadValue {
                         key,
@@ -339,6 +389,7 @@ pub fn resolve(
                     RawValue::Str(s) => RawValue::Str(s.clone()),
                     RawValue::Bool(b) => RawValue::Bool(*b),
                     RawValue::Int(n) => RawValue::Int(*n),
+                    RawValue::List(v) => RawValue::List(v.clone()),
                 },
                 source: raw.source.clone(),
             }
@@ -496,6 +547,58 @@ pub fn resolve(
         Some(raw) => Some(string("environment", raw)?).filter(|s| !s.is_empty()),
         None => None,
     };
+    let (databases, databases_source) = match pick("databases", None) {
+        Some(Raw {
+            value: RawValue::List(v),
+            source,
+        }) => (v, source),
+        // From the environment: separated by commas or whitespace.
+        Some(Raw {
+            value: RawValue::Str(s),
+            source,
+        }) => (
+            s.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            source,
+        ),
+        Some(raw) => {
+            return Err(ConfigError::BadValue {
+                key: "databases".into(),
+                origin: raw.source,
+                reason: "expected a list of database URLs".into(),
+            })
+        }
+        None => (Vec::new(), Source::Default),
+    };
+    for u in &databases {
+        DatabaseUrl::parse(u).map_err(|error| ConfigError::Url {
+            origin: databases_source.clone(),
+            error,
+        })?;
+    }
+    let pattern = match pick("tenant_schemas", None) {
+        Some(raw) => Some(string("tenant_schemas", raw)?).filter(|s| !s.is_empty()),
+        None => None,
+    };
+    let query = match pick("tenant_schemas_query", None) {
+        Some(raw) => Some(string("tenant_schemas_query", raw)?).filter(|s| !s.is_empty()),
+        None => None,
+    };
+    let tenant_schemas = match (pattern, query) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::BadValue {
+                key: "tenant_schemas".into(),
+                origin: Source::Default,
+                reason: "give tenant_schemas (a LIKE pattern) or tenant_schemas_query, not both"
+                    .into(),
+            })
+        }
+        (Some(p), None) => Some(TenantSchemas::Pattern(p)),
+        (None, Some(q)) => Some(TenantSchemas::Query(q)),
+        (None, None) => None,
+    };
     Ok(Config {
         file: file.map(Path::to_path_buf),
         root,
@@ -510,6 +613,8 @@ pub fn resolve(
         lock_retries,
         startup_wait,
         environment,
+        databases,
+        tenant_schemas,
         url,
     })
 }
@@ -533,7 +638,7 @@ fn boolean(key: &str, raw: Raw) -> Result<bool, ConfigError> {
             origin: raw.source,
             reason: format!("expected true or false (or 1/0, yes/no), not `{s}`"),
         }),
-        RawValue::Int(_) => Err(ConfigError::BadValue {
+        RawValue::Int(_) | RawValue::List(_) => Err(ConfigError::BadValue {
             key: key.into(),
             origin: raw.source,
             reason: "expected true or false".into(),

@@ -94,6 +94,19 @@ impl DatabaseUrl {
     pub fn redacted(&self) -> String {
         redact(&self.raw)
     }
+
+    /// The database's name (the path of the URL), or the whole redacted URL when it has none.
+    pub fn database_name(&self) -> String {
+        let pg = self.postgres_url();
+        let rest = pg.split_once("://").map(|(_, r)| r).unwrap_or(&pg);
+        let path = rest.split_once('/').map(|(_, p)| p).unwrap_or("");
+        let name = path.split(['?', '#']).next().unwrap_or("");
+        if name.is_empty() {
+            self.redacted()
+        } else {
+            name.to_owned()
+        }
+    }
 }
 
 impl fmt::Display for DatabaseUrl {

@@ -114,6 +114,10 @@ pub struct EngineOptions {
     pub host: String,
     /// Allow version rows no file describes (for `stamp --purge`).
     pub allow_unknown_rows: bool,
+    /// A tenant schema to put first on the `search_path` before any migration SQL runs, so
+    /// unqualified names land in it (`--all` with tenant schemas). Set once, under the lock,
+    /// only when there is something to run.
+    pub search_path: Option<String>,
 }
 
 /// Something worth telling the user while a run goes on.
@@ -308,6 +312,13 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, EngineError> {
         let t = self.opts.tables.clone();
+        if let Some(schema) = self.opts.search_path.clone() {
+            self.exec(
+                &format!("SET search_path TO {}, public", quote_ident(&schema)),
+                "setting the search_path",
+            )
+            .await?;
+        }
         let exists = self.tables_exist().await?;
         let rows = if exists.0 {
             self.rows().await?.unwrap_or_default()

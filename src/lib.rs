@@ -13,6 +13,7 @@ pub mod config;
 pub mod database_url;
 pub mod engine;
 pub mod error;
+pub mod fleet;
 pub mod graph;
 pub mod import_alembic;
 pub mod offline;

@@ -12,17 +12,84 @@ use super::{Backend, BackendError, HistoryRow, LockHolder, Tables};
 /// The `application_name` every dapp connection sets, so a lock holder is easy to spot.
 pub const APPLICATION_NAME: &str = "dapp-migrate";
 
-/// A connection to PostgreSQL.
+/// A connection to PostgreSQL: one of its own, or one borrowed from a pool (`--all`).
 pub struct Postgres {
-    client: Client,
-    task: tokio::task::JoinHandle<()>,
+    client: Conn,
+    task: Option<tokio::task::JoinHandle<()>>,
     round_trips: u32,
+}
+
+enum Conn {
+    Owned(Client),
+    Pooled(deadpool_postgres::Object),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        match self {
+            Conn::Owned(c) => c,
+            Conn::Pooled(o) => o,
+        }
+    }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(t) = &self.task {
+            t.abort();
+        }
     }
+}
+
+/// The connection settings every dapp session uses, for `connect` and for pools: the
+/// application name, and timeouts in the startup packet (no extra round trip).
+pub fn session_config(
+    url: &str,
+    opts: &ConnectOptions,
+) -> Result<tokio_postgres::Config, BackendError> {
+    let mut cfg = tokio_postgres::Config::from_str(url).map_err(|e| {
+        BackendError::msg(format!(
+            "invalid database URL: {}",
+            crate::database_url::redact(&e.to_string())
+        ))
+    })?;
+    cfg.application_name(APPLICATION_NAME);
+    cfg.connect_timeout(opts.connect_timeout.unwrap_or(Duration::from_secs(10)));
+    let mut options = cfg.get_options().map(str::to_owned).unwrap_or_default();
+    for (name, d) in [
+        ("statement_timeout", opts.statement_timeout),
+        ("lock_timeout", opts.lock_timeout),
+    ] {
+        if let Some(d) = d {
+            options.push_str(&format!(" -c {name}={}", d.as_millis()));
+        }
+    }
+    if !options.trim().is_empty() {
+        cfg.options(options.trim());
+    }
+    Ok(cfg)
+}
+
+/// A pool of sessions to one database, at most `size` at once.
+pub fn pool(
+    url: &str,
+    opts: &ConnectOptions,
+    size: usize,
+) -> Result<deadpool_postgres::Pool, BackendError> {
+    let cfg = session_config(url, opts)?;
+    let mgr = deadpool_postgres::Manager::from_config(
+        cfg,
+        NoTls,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(mgr)
+        .max_size(size.max(1))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| BackendError::msg(format!("cannot build the connection pool: {e}")))
 }
 
 /// How to connect: the URL (a `postgres://` form) and session settings.
@@ -37,27 +104,7 @@ impl Postgres {
     /// Connects. `url` must be a `postgres://` URL (see `DatabaseUrl::postgres_url`); errors
     /// never contain the password.
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Postgres, BackendError> {
-        let mut cfg = tokio_postgres::Config::from_str(url).map_err(|e| {
-            BackendError::msg(format!(
-                "invalid database URL: {}",
-                crate::database_url::redact(&e.to_string())
-            ))
-        })?;
-        cfg.application_name(APPLICATION_NAME);
-        cfg.connect_timeout(opts.connect_timeout.unwrap_or(Duration::from_secs(10)));
-        let mut options = cfg.get_options().map(str::to_owned).unwrap_or_default();
-        // Timeouts ride in the startup packet: no extra round trip.
-        for (name, d) in [
-            ("statement_timeout", opts.statement_timeout),
-            ("lock_timeout", opts.lock_timeout),
-        ] {
-            if let Some(d) = d {
-                options.push_str(&format!(" -c {name}={}", d.as_millis()));
-            }
-        }
-        if !options.trim().is_empty() {
-            cfg.options(options.trim());
-        }
+        let cfg = session_config(url, opts)?;
         let (client, connection) = cfg.connect(NoTls).await.map_err(|e| {
             let db_error = e.as_db_error().is_some();
             let mut e = convert(e);
@@ -70,8 +117,29 @@ impl Postgres {
             let _ = connection.await;
         });
         Ok(Postgres {
-            client,
-            task,
+            client: Conn::Owned(client),
+            task: Some(task),
+            round_trips: 0,
+        })
+    }
+
+    /// A session from a pool; it goes back to the pool when dropped.
+    pub async fn from_pool(pool: &deadpool_postgres::Pool) -> Result<Postgres, BackendError> {
+        let obj = pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => {
+                let db_error = e.as_db_error().is_some();
+                let mut e = convert(e);
+                e.connection_lost |= !db_error;
+                e
+            }
+            other => BackendError {
+                connection_lost: true,
+                ..BackendError::msg(crate::database_url::redact(&other.to_string()))
+            },
+        })?;
+        Ok(Postgres {
+            client: Conn::Pooled(obj),
+            task: None,
             round_trips: 0,
         })
     }

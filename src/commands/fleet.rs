@@ -1,0 +1,149 @@
+//! `upgrade --all`, `current --all`, `check --all`: the fleet runner in `crate::fleet`, with
+//! a line per target as it finishes and the summary table at the end.
+
+use super::{block_on, Ctx};
+use crate::cli::FleetArgs;
+use crate::error::Error;
+use crate::fleet::{self, Action, Fleet, Outcome, Status};
+use crate::output::Format;
+use crate::plan;
+use crate::target::Target;
+
+impl Ctx<'_, '_> {
+    pub(crate) fn fleet(
+        &mut self,
+        action: Action,
+        target: &str,
+        args: &FleetArgs,
+    ) -> Result<(), Error> {
+        let g = self.graph()?;
+        let target: Target = target.parse()?;
+        let planner = |cur: &[usize]| plan::upgrade(&g, cur, &target);
+        let jobs = usize::from(args.jobs);
+        let outcomes = self.run_fleet(&g, action, &planner, jobs, args.fail_fast, false)?;
+        self.render_fleet(action, &outcomes)
+    }
+
+    /// Lists the targets and runs `action` on them; `prefix` marks the per-target lines as
+    /// start-up log lines.
+    pub(crate) fn run_fleet(
+        &mut self,
+        g: &crate::graph::RevisionGraph,
+        action: Action,
+        planner: &dyn Fn(&[usize]) -> Result<plan::Plan, plan::PlanError>,
+        jobs: usize,
+        fail_fast: bool,
+        startup_lines: bool,
+    ) -> Result<Vec<Outcome>, Error> {
+        let fleet = Fleet::new(&self.config, jobs)?;
+        let base = self.engine_options(action == Action::Check);
+        let tenants = self.config.tenant_schemas.clone();
+        let err = &mut *self.io.err;
+        let out = &mut *self.io.out;
+        block_on(async {
+            let targets = fleet.targets(tenants.as_ref()).await?;
+            if targets.is_empty() {
+                return Err(Error::Usage(
+                    "--all found no targets: the tenant schema pattern or query matched no schema"
+                        .into(),
+                ));
+            }
+            let verb = match action {
+                Action::Upgrade => "Migrating",
+                Action::Current => "Reading",
+                Action::Check => "Checking",
+            };
+            let intro = format!("{verb} {} target(s), {jobs} at a time", targets.len());
+            if startup_lines {
+                let _ = writeln!(out, "[Migration] {intro}");
+            } else {
+                let _ = writeln!(err, "INFO  [dapp] {intro}");
+            }
+            let mut report = |o: &Outcome| {
+                let what = match (&o.status, &o.error) {
+                    (_, Some(e)) => format!("{}: {}", o.target, e.replace('\n', " ")),
+                    (Status::Migrated, None) => format!(
+                        "{}: {} step(s) in {} ms, at {}",
+                        o.target,
+                        o.steps,
+                        o.duration_ms,
+                        o.to.join(", ")
+                    ),
+                    (Status::Behind, None) => {
+                        format!("{}: {} revision(s) pending", o.target, o.steps)
+                    }
+                    (_, None) => format!("{}: up to date", o.target),
+                };
+                let failed = o.status == Status::Failed;
+                if startup_lines {
+                    let _ = writeln!(out, "[Migration] {}{what}", if failed { "✗ " } else { "" });
+                } else if failed {
+                    let _ = writeln!(err, "ERROR [dapp] {what}");
+                } else {
+                    let _ = writeln!(err, "INFO  [dapp] {what}");
+                }
+            };
+            Ok(fleet
+                .run(
+                    g,
+                    &targets,
+                    action,
+                    planner,
+                    &base,
+                    jobs,
+                    fail_fast,
+                    &mut report,
+                )
+                .await)
+        })
+    }
+
+    fn render_fleet(&mut self, action: Action, outcomes: &[Outcome]) -> Result<(), Error> {
+        let failed: Vec<&str> = outcomes
+            .iter()
+            .filter(|o| matches!(o.status, Status::Failed | Status::Skipped))
+            .map(|o| o.target.as_str())
+            .collect();
+        let behind = outcomes
+            .iter()
+            .filter(|o| o.status == Status::Behind)
+            .count();
+        match self.format {
+            Format::Json => {
+                let v = serde_json::json!({
+                    "ok": failed.is_empty() && (action != Action::Check || behind == 0),
+                    "summary": fleet::tally(outcomes),
+                    "targets": outcomes,
+                });
+                self.json(&v)?;
+            }
+            Format::Text => {
+                let t = fleet::table(outcomes);
+                self.out(&t)?;
+                self.log(&format!("INFO  [dapp] {}", fleet::tally(outcomes)));
+            }
+        }
+        if !failed.is_empty() {
+            return Err(Error::Findings(format!(
+                "{} target(s) failed or were skipped: {}; run the same command again to retry exactly those",
+                failed.len(),
+                shorten(&failed)
+            )));
+        }
+        if action == Action::Check && behind > 0 {
+            return Err(Error::Findings(format!(
+                "{behind} target(s) are not at the heads"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// At most 20 names, then a count.
+fn shorten(names: &[&str]) -> String {
+    if names.len() <= 20 {
+        names.join(", ")
+    } else {
+        format!("{}, and {} more", names[..20].join(", "), names.len() - 20)
+    }
+}

@@ -1,0 +1,447 @@
+//! `--all`: many databases and tenant schemas in one run.
+//!
+//! The targets are the configured `databases` (or the one database URL), each expanded into its
+//! tenant schemas when `tenant_schemas` / `tenant_schemas_query` is set; a schema target keeps
+//! its version and history tables in its schema, takes its own lock (the key derives from the
+//! schema-qualified table), and runs its SQL with the schema first on the `search_path`.
+//! Targets run with at most `--jobs` at once, each on a session from its database's
+//! deadpool-postgres pool; one failing does not stop the others unless `--fail-fast`.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::backend::postgres::{pool, ConnectOptions, Postgres};
+use crate::backend::{quote_literal, Backend, BackendError, Tables};
+use crate::config::{check_identifier, Config, TenantSchemas};
+use crate::database_url::DatabaseUrl;
+use crate::engine::{Engine, EngineError, EngineOptions};
+use crate::graph::RevisionGraph;
+use crate::plan::{Plan, PlanError};
+
+/// One database, or one tenant schema in a database.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Index into the list of databases (and their pools).
+    pub database: usize,
+    pub schema: Option<String>,
+    /// What the summary calls it: the schema, `db/schema`, or the database's name.
+    pub label: String,
+}
+
+/// What happened to one target.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Revisions were applied.
+    Migrated,
+    /// Nothing to do.
+    UpToDate,
+    /// `current`/`check`: not at the heads.
+    Behind,
+    Failed,
+    /// Not started because of `--fail-fast`.
+    Skipped,
+}
+
+impl Status {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Status::Migrated => "migrated",
+            Status::UpToDate => "up to date",
+            Status::Behind => "behind",
+            Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One line of the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub target: String,
+    pub database: String,
+    pub schema: Option<String>,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub steps: usize,
+    pub duration_ms: u64,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What `--all` does to each target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Upgrade,
+    Current,
+    Check,
+}
+
+/// The databases of the fleet, with a pool each.
+pub struct Fleet {
+    pub urls: Vec<DatabaseUrl>,
+    pools: Vec<deadpool_postgres::Pool>,
+}
+
+impl Fleet {
+    /// Pools for the configured databases, `jobs` sessions each at most. Connects lazily.
+    pub fn new(config: &Config, jobs: usize) -> Result<Fleet, crate::error::Error> {
+        let urls: Vec<DatabaseUrl> = if config.databases.is_empty() {
+            vec![config.database_url()?]
+        } else {
+            config
+                .databases
+                .iter()
+                .map(|u| DatabaseUrl::parse(u))
+                .collect::<Result<_, _>>()
+                .map_err(|e| crate::error::Error::Usage(format!("databases: {e}")))?
+        };
+        let opts = ConnectOptions {
+            connect_timeout: Some(Duration::from_secs(10)),
+            statement_timeout: config.statement_timeout,
+            lock_timeout: config.lock_timeout,
+        };
+        let pools = urls
+            .iter()
+            .map(|u| pool(&u.postgres_url(), &opts, jobs))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| {
+                crate::error::Error::from(EngineError::Connect {
+                    url: urls.first().map(|u| u.redacted()).unwrap_or_default(),
+                    source,
+                })
+            })?;
+        Ok(Fleet { urls, pools })
+    }
+
+    async fn session(&self, database: usize) -> Result<Postgres, EngineError> {
+        Postgres::from_pool(&self.pools[database])
+            .await
+            .map_err(|source| EngineError::Connect {
+                url: self.urls[database].redacted(),
+                source,
+            })
+    }
+
+    /// Every target: each database, or each of its tenant schemas.
+    pub async fn targets(
+        &self,
+        tenants: Option<&TenantSchemas>,
+    ) -> Result<Vec<Target>, crate::error::Error> {
+        let name = |i: usize| self.urls[i].database_name();
+        let mut out = Vec::new();
+        for i in 0..self.urls.len() {
+            let Some(t) = tenants else {
+                out.push(Target {
+                    database: i,
+                    schema: None,
+                    label: name(i),
+                });
+                continue;
+            };
+            let mut pg = self.session(i).await?;
+            let sql = match t {
+                TenantSchemas::Pattern(p) => format!(
+                    "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} ORDER BY 1",
+                    quote_literal(p)
+                ),
+                TenantSchemas::Query(q) => q.clone(),
+            };
+            let rows = pg
+                .query(&sql)
+                .await
+                .map_err(|source| EngineError::Database {
+                    doing: format!("listing the tenant schemas of {}", self.urls[i].redacted()),
+                    source,
+                })?;
+            for r in rows {
+                let Some(Some(schema)) = r.into_iter().next() else {
+                    continue;
+                };
+                check_identifier(&schema).map_err(|why| {
+                    crate::error::Error::Usage(format!(
+                        "tenant schema {schema:?} of {} is refused: {why}",
+                        self.urls[i].redacted()
+                    ))
+                })?;
+                let label = if self.urls.len() > 1 {
+                    format!("{}/{schema}", name(i))
+                } else {
+                    schema.clone()
+                };
+                out.push(Target {
+                    database: i,
+                    schema: Some(schema),
+                    label,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs `action` on every target, `jobs` at once, and returns one outcome per target in
+    /// target order. `report` sees each outcome as it completes.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run(
+        &self,
+        g: &RevisionGraph,
+        targets: &[Target],
+        action: Action,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
+        base: &EngineOptions,
+        jobs: usize,
+        fail_fast: bool,
+        report: &mut dyn FnMut(&Outcome),
+    ) -> Vec<Outcome> {
+        let stop = Cell::new(false);
+        let mut done: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut results = stream::iter(targets.iter().enumerate())
+            .map(|(n, t)| {
+                let stop = &stop;
+                async move {
+                    if stop.get() {
+                        return (n, self.skipped(t));
+                    }
+                    let o = self.one(g, t, action, planner, base).await;
+                    if fail_fast && o.status == Status::Failed {
+                        stop.set(true);
+                    }
+                    (n, o)
+                }
+            })
+            .buffer_unordered(jobs.max(1));
+        while let Some((n, o)) = results.next().await {
+            report(&o);
+            done.insert(n, o);
+        }
+        done.into_values().collect()
+    }
+
+    fn skipped(&self, t: &Target) -> Outcome {
+        Outcome {
+            target: t.label.clone(),
+            database: self.urls[t.database].redacted(),
+            schema: t.schema.clone(),
+            from: vec![],
+            to: vec![],
+            steps: 0,
+            duration_ms: 0,
+            status: Status::Skipped,
+            error: Some("not started: an earlier target failed (--fail-fast)".into()),
+        }
+    }
+
+    async fn one(
+        &self,
+        g: &RevisionGraph,
+        t: &Target,
+        action: Action,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
+        base: &EngineOptions,
+    ) -> Outcome {
+        let started = Instant::now();
+        let mut out = Outcome {
+            target: t.label.clone(),
+            database: self.urls[t.database].redacted(),
+            schema: t.schema.clone(),
+            from: vec![],
+            to: vec![],
+            steps: 0,
+            duration_ms: 0,
+            status: Status::Failed,
+            error: None,
+        };
+        let result = self.one_inner(g, t, action, planner, base, &mut out).await;
+        out.duration_ms = started.elapsed().as_millis() as u64;
+        if let Err(e) = result {
+            out.status = Status::Failed;
+            out.error = Some(crate::database_url::redact(&e.to_string()));
+        }
+        out
+    }
+
+    async fn one_inner(
+        &self,
+        g: &RevisionGraph,
+        t: &Target,
+        action: Action,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
+        base: &EngineOptions,
+        out: &mut Outcome,
+    ) -> Result<(), EngineError> {
+        let pg = self.session(t.database).await?;
+        let mut opts = base.clone();
+        opts.tables = Tables {
+            schema: t.schema.clone().or(base.tables.schema.clone()),
+            ..base.tables.clone()
+        };
+        opts.search_path = t.schema.clone();
+        let mut e = Engine::new(pg, g, opts);
+        match action {
+            Action::Upgrade => {
+                let r = e.run(planner, &mut |_| {}).await?;
+                out.from = r.heads_before;
+                out.to = r.heads_after;
+                out.steps = r.steps.len();
+                out.status = if out.steps == 0 {
+                    Status::UpToDate
+                } else {
+                    Status::Migrated
+                };
+            }
+            Action::Current | Action::Check => {
+                let rows = e.rows().await?.unwrap_or_default();
+                let current = e.resolve_rows(&rows)?;
+                let pending = planner(&current)?.steps.len();
+                out.from = rows.clone();
+                out.to = rows.clone();
+                out.steps = pending;
+                out.status = if pending == 0 {
+                    Status::UpToDate
+                } else {
+                    Status::Behind
+                };
+                if action == Action::Check {
+                    let history = e.history().await?;
+                    let findings = crate::check::findings(g, &rows, &history);
+                    if !findings.is_empty() {
+                        out.status = Status::Failed;
+                        out.error = Some(
+                            findings
+                                .iter()
+                                .map(|f| f.message.clone())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The summary table: target, from, to, steps, time, status (and the error, if any).
+pub fn table(outcomes: &[Outcome]) -> String {
+    let short = |v: &[String]| {
+        if v.is_empty() {
+            "(empty)".to_owned()
+        } else {
+            v.join(",")
+        }
+    };
+    let rows: Vec<[String; 6]> = outcomes
+        .iter()
+        .map(|o| {
+            [
+                o.target.clone(),
+                short(&o.from),
+                short(&o.to),
+                o.steps.to_string(),
+                format!("{} ms", o.duration_ms),
+                match &o.error {
+                    Some(e) => format!("{}: {}", o.status.as_str(), e.lines().next().unwrap_or("")),
+                    None => o.status.as_str().to_owned(),
+                },
+            ]
+        })
+        .collect();
+    let head = ["target", "from", "to", "steps", "time", "status"];
+    let mut width = head.map(str::len);
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    let line = |cells: &[String], s: &mut String| {
+        for (i, c) in cells.iter().enumerate() {
+            if i == 5 {
+                s.push_str(c);
+            } else if i == 3 || i == 4 {
+                s.push_str(&format!("{c:>w$}  ", w = width[i]));
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = width[i]));
+            }
+        }
+        s.push('\n');
+    };
+    line(&head.map(str::to_owned), &mut s);
+    for r in &rows {
+        line(r, &mut s);
+    }
+    s
+}
+
+/// Counts by status, for the closing line.
+pub fn tally(outcomes: &[Outcome]) -> String {
+    let n = |st: Status| outcomes.iter().filter(|o| o.status == st).count();
+    let mut parts = vec![format!("{} target(s)", outcomes.len())];
+    for (st, word) in [
+        (Status::Migrated, "migrated"),
+        (Status::UpToDate, "up to date"),
+        (Status::Behind, "behind"),
+        (Status::Failed, "failed"),
+        (Status::Skipped, "skipped"),
+    ] {
+        let c = n(st);
+        if c > 0 {
+            parts.push(format!("{c} {word}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// A connection error worth naming in the summary of a target: kept short.
+pub fn short_error(e: &BackendError) -> String {
+    e.message.lines().next().unwrap_or("").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(target: &str, status: Status, error: Option<&str>) -> Outcome {
+        Outcome {
+            target: target.into(),
+            database: "postgres://h/db".into(),
+            schema: Some(target.into()),
+            from: vec![],
+            to: vec!["a1".into()],
+            steps: 3,
+            duration_ms: 12,
+            status,
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_table_aligns_columns_and_names_failures() {
+        let t = table(&[
+            o("tenant_1", Status::Migrated, None),
+            o("tenant_22", Status::Failed, Some("boom\nmore")),
+        ]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "target     from     to  steps   time  status");
+        assert_eq!(lines[1], "tenant_1   (empty)  a1      3  12 ms  migrated");
+        assert_eq!(
+            lines[2],
+            "tenant_22  (empty)  a1      3  12 ms  FAILED: boom"
+        );
+    }
+
+    #[test]
+    fn the_tally_counts_what_happened() {
+        let t = tally(&[
+            o("a", Status::Migrated, None),
+            o("b", Status::Migrated, None),
+            o("c", Status::Failed, Some("x")),
+        ]);
+        assert_eq!(t, "3 target(s), 2 migrated, 1 failed");
+    }
+}
