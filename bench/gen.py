@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Generate a migrations folder for benchmarks.
 
-    gen.py DIR N [--shape graph|chain] [--plain FILE]
+    gen.py DIR N [--shape graph|chain|tenant] [--plain FILE]
 
 graph: N revisions in a main line with a branch point every 40 revisions (two short
 branches, one with a branch label, one revision depending on the other branch) joined
 by a merge; ids are random hex, so file order and graph order differ, as in real projects.
 chain: a linear chain of N revisions, each `CREATE TABLE bench_tNNNN (...)`, the workload of
-the Alembic timing anchors. --plain FILE also writes every upgrade body, in order, to FILE:
+the Alembic timing anchors. tenant: a linear chain that evolves one table the way an app's
+schema grows: the first revision creates `items`, the others add a column each. --plain FILE also writes every upgrade body, in order, to FILE:
 the same SQL for `psql -1 -f`.
 """
 import os
@@ -61,9 +62,18 @@ def main():
             prev = [m]; made += 1
             continue
         r = new_id()
-        write(d, r, f"rev {made}", prev,
-              f"CREATE TABLE bench_t{made:04d} (id integer PRIMARY KEY, name varchar(40));",
-              f"DROP TABLE bench_t{made:04d};")
+        if shape == "tenant" and made > 0:
+            write(d, r, f"rev {made}", prev,
+                  f"ALTER TABLE items ADD COLUMN c{made:04d} integer;",
+                  f"ALTER TABLE items DROP COLUMN c{made:04d};")
+        elif shape == "tenant":
+            write(d, r, f"rev {made}", prev,
+                  "CREATE TABLE items (id integer PRIMARY KEY, name varchar(40));",
+                  "DROP TABLE items;")
+        else:
+            write(d, r, f"rev {made}", prev,
+                  f"CREATE TABLE bench_t{made:04d} (id integer PRIMARY KEY, name varchar(40));",
+                  f"DROP TABLE bench_t{made:04d};")
         prev = [r]; made += 1
 
     if "--plain" in opts:

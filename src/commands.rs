@@ -154,6 +154,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
     /// Connects, giving up on an unanswered attempt after `timeout`.
     pub(crate) async fn connect_within(&self, timeout: Duration) -> Result<Postgres, Error> {
         let url = self.config.database_url()?;
+        self.connect_url_within(&url, timeout).await
+    }
+
+    /// Connects to `url` with this run's session settings.
+    pub(crate) async fn connect_url_within(
+        &self,
+        url: &crate::database_url::DatabaseUrl,
+        timeout: Duration,
+    ) -> Result<Postgres, Error> {
         let opts = ConnectOptions {
             connect_timeout: Some(timeout),
             statement_timeout: self.config.statement_timeout,

@@ -59,6 +59,9 @@ impl Status {
     }
 }
 
+/// The `check` finding that `behind` already says.
+const PENDING: &str = "not_at_heads";
+
 /// One line of the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -260,7 +263,12 @@ impl Fleet {
         out.duration_ms = started.elapsed().as_millis() as u64;
         if let Err(e) = result {
             out.status = Status::Failed;
-            out.error = Some(crate::database_url::redact(&e.to_string()));
+            // One line for the table: the step and the server's message, not the whole report.
+            let text = match &e {
+                EngineError::Step { step, source, .. } => format!("{step}: {source}"),
+                other => other.to_string(),
+            };
+            out.error = Some(crate::database_url::redact(&text.replace('\n', " ")));
         }
         out
     }
@@ -308,7 +316,11 @@ impl Fleet {
                 };
                 if action == Action::Check {
                     let history = e.history().await?;
-                    let findings = crate::check::findings(g, &rows, &history);
+                    // Pending revisions are already `behind`; anything else is a failure.
+                    let findings: Vec<_> = crate::check::findings(g, &rows, &history)
+                        .into_iter()
+                        .filter(|f| !(pending > 0 && f.kind == PENDING))
+                        .collect();
                     if !findings.is_empty() {
                         out.status = Status::Failed;
                         out.error = Some(

@@ -175,8 +175,14 @@ impl Ctx<'_, '_> {
             .enable_all()
             .build()
             .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-        let ending = rt.block_on(self.startup_async(&log, policy));
-        drop(rt);
+        let ending = if args.fleet.all {
+            drop(rt);
+            self.startup_fleet(&log, policy, &args.fleet)
+        } else {
+            let e = rt.block_on(self.startup_async(&log, policy));
+            drop(rt);
+            e
+        };
         let code = match ending {
             Ending::Ready => EXIT_OK,
             Ending::Interrupted { name, code } => {
@@ -297,7 +303,7 @@ impl Ctx<'_, '_> {
         let sig = signalled();
         tokio::pin!(sig);
         let pg = tokio::select! {
-            r = self.wait_for_database(log, deadline) => match r {
+            r = self.wait_for_database(log, deadline, &url) => match r {
                 Ok(pg) => pg,
                 Err(e) => return Ending::Failed { code: e.exit_code(), message: e.to_string() },
             },
@@ -309,18 +315,212 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// `startup --all`: waits for every database, then migrates (or verifies) the whole fleet.
+    fn startup_fleet(
+        &mut self,
+        log: &Log,
+        policy: Policy,
+        fleet: &crate::cli::FleetArgs,
+    ) -> Ending {
+        let env_name = self
+            .config
+            .environment
+            .clone()
+            .unwrap_or_else(|| "(not set)".into());
+        self.say(
+            log,
+            Level::Info,
+            &format!("Environment: {env_name}"),
+            serde_json::json!({"environment": env_name}),
+        );
+        let urls: Vec<crate::database_url::DatabaseUrl> = if self.config.databases.is_empty() {
+            match self.config.database_url() {
+                Ok(u) => vec![u],
+                Err(e) => {
+                    return Ending::Failed {
+                        message: e.to_string(),
+                        code: EXIT_USAGE,
+                    }
+                }
+            }
+        } else {
+            match self
+                .config
+                .databases
+                .iter()
+                .map(|u| crate::database_url::DatabaseUrl::parse(u))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    return Ending::Failed {
+                        message: e.to_string(),
+                        code: EXIT_USAGE,
+                    }
+                }
+            }
+        };
+        for u in &urls {
+            self.say(
+                log,
+                Level::Info,
+                &format!("Database: {}", u.redacted()),
+                serde_json::json!({"database": u.redacted()}),
+            );
+        }
+        if policy.mode == Mode::Disabled {
+            self.say(
+                log,
+                Level::Info,
+                "Auto-migrate: off (AUTO_MIGRATE=false); not touching the databases",
+                serde_json::Value::Null,
+            );
+            return Ending::Ready;
+        }
+        let g = match self.graph() {
+            Ok(g) => g,
+            Err(e) => {
+                return Ending::Failed {
+                    code: e.exit_code(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        if g.heads().len() > 1 {
+            let heads = g.ids(g.heads()).join(", ");
+            return Ending::Failed {
+                message: format!("the revision files have {} heads ({heads}); a deploy with an unmerged branch is refused. Join them with `dapp db merge -m \"merge heads\" heads` and deploy again", g.heads().len()),
+                code: EXIT_USAGE,
+            };
+        }
+        let deadline = Instant::now() + self.config.startup_wait;
+        let waited: Result<(), Error> = crate::commands::block_on(async {
+            for u in &urls {
+                self.wait_for_database(log, deadline, u).await?;
+            }
+            Ok(())
+        });
+        if let Err(e) = waited {
+            return Ending::Failed {
+                code: e.exit_code(),
+                message: e.to_string(),
+            };
+        }
+        let planner = |cur: &[usize]| plan::upgrade(&g, cur, &Target::heads());
+        let jobs = usize::from(fleet.jobs);
+        if policy.mode == Mode::VerifyOnly {
+            loop {
+                let outcomes = match self.run_fleet(
+                    &g,
+                    crate::fleet::Action::Current,
+                    &planner,
+                    jobs,
+                    false,
+                    false,
+                ) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        return Ending::Failed {
+                            code: e.exit_code(),
+                            message: e.to_string(),
+                        }
+                    }
+                };
+                let behind: Vec<&str> = outcomes
+                    .iter()
+                    .filter(|o| o.status != crate::fleet::Status::UpToDate)
+                    .map(|o| o.target.as_str())
+                    .collect();
+                if behind.is_empty() {
+                    self.say(
+                        log,
+                        Level::Info,
+                        &format!("✓ All {} target(s) are at the heads", outcomes.len()),
+                        serde_json::Value::Null,
+                    );
+                    return Ending::Ready;
+                }
+                if Instant::now() >= deadline {
+                    return Ending::Failed {
+                        message: format!(
+                            "{} target(s) did not reach the heads within {:?}: {}",
+                            behind.len(),
+                            self.config.startup_wait,
+                            behind.join(", ")
+                        ),
+                        code: EXIT_FAILED,
+                    };
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        self.say(
+            log,
+            Level::Info,
+            "Running database migrations...",
+            serde_json::Value::Null,
+        );
+        let outcomes = match self.run_fleet(
+            &g,
+            crate::fleet::Action::Upgrade,
+            &planner,
+            jobs,
+            fleet.fail_fast,
+            true,
+        ) {
+            Ok(o) => o,
+            Err(e) => {
+                return Ending::Failed {
+                    code: e.exit_code(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        let failed: Vec<&str> = outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.status,
+                    crate::fleet::Status::Failed | crate::fleet::Status::Skipped
+                )
+            })
+            .map(|o| o.target.as_str())
+            .collect();
+        let tally = crate::fleet::tally(&outcomes);
+        if !failed.is_empty() {
+            return Ending::Failed {
+                message: format!(
+                    "{} of {} target(s) failed: {} ({tally})",
+                    failed.len(),
+                    outcomes.len(),
+                    failed.join(", ")
+                ),
+                code: EXIT_FAILED,
+            };
+        }
+        self.say(
+            log,
+            Level::Info,
+            "✓ Migrations completed successfully",
+            serde_json::json!({"summary": tally}),
+        );
+        self.say(log, Level::Info, &tally, serde_json::Value::Null);
+        Ending::Ready
+    }
+
     /// Connects, retrying with back-off while the server is unreachable or starting up.
     async fn wait_for_database(
         &mut self,
         log: &Log,
         deadline: Instant,
+        url: &crate::database_url::DatabaseUrl,
     ) -> Result<crate::backend::postgres::Postgres, Error> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1u32;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let timeout = left.clamp(Duration::from_secs(1), Duration::from_secs(5));
-            match self.connect_within(timeout).await {
+            match self.connect_url_within(url, timeout).await {
                 Ok(pg) => {
                     if attempt > 1 {
                         self.say(

@@ -1,0 +1,221 @@
+//! `--all`: 200 tenant schemas in one database, 5 separate databases, failures that stay in
+//! their target, --fail-fast, JSON, and `startup --all`.
+
+use crate::support::{Project, Run, TestDb};
+
+fn project() -> Project {
+    let p = Project::new();
+    p.chain(&["a1", "a2", "a3"]);
+    p
+}
+
+fn schemas(db: &TestDb, n: usize) {
+    let sql: String = (1..=n)
+        .map(|i| format!("CREATE SCHEMA tenant_{i:03};"))
+        .collect();
+    db.exec(&sql);
+}
+
+fn tenant_run(p: &Project, db: &TestDb, args: &[&str]) -> Run {
+    let mut c = p.cmd(args);
+    c.env("DATABASE_URL", db.sqlalchemy_url());
+    c.env("DAPP_TENANT_SCHEMAS", "tenant\\_%");
+    Run::from(c.output().expect("run dapp"))
+}
+
+/// Version rows per schema: (schema, version_num) for every tenant.
+fn versions_by_schema(db: &TestDb, n: usize) -> Vec<String> {
+    let sql = (1..=n)
+        .map(|i| {
+            format!("SELECT 'tenant_{i:03}:' || version_num FROM tenant_{i:03}.alembic_version")
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut v = db.col(&sql);
+    v.sort();
+    v
+}
+
+#[test]
+fn two_hundred_tenant_schemas_in_one_database() {
+    let db = TestDb::new("fleet_200");
+    schemas(&db, 200);
+    db.exec("CREATE SCHEMA not_a_tenant;");
+    let p = project();
+    let r = tenant_run(&p, &db, &["db", "upgrade", "--all", "--jobs", "6"]);
+    r.ok()
+        .stderr_has("Migrating 200 target(s), 6 at a time")
+        .stderr_has("200 target(s), 200 migrated");
+    let want: Vec<String> = (1..=200).map(|i| format!("tenant_{i:03}:a3")).collect();
+    assert_eq!(versions_by_schema(&db, 200), want);
+    // The SQL ran in each tenant's schema, and the history table sits there too.
+    assert_eq!(
+        db.col("SELECT count(*)::text FROM information_schema.tables WHERE table_name = 't_a3' AND table_schema LIKE 'tenant%'"),
+        ["200"]
+    );
+    assert_eq!(
+        db.col("SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'alembic_version_history' AND table_schema LIKE 'tenant%'"),
+        ["200"]
+    );
+    assert!(!db.table_exists("t_a1"), "nothing may land in public");
+    assert_eq!(
+        db.col("SELECT count(*)::text FROM information_schema.tables WHERE table_schema = 'not_a_tenant'"),
+        ["0"]
+    );
+    // The summary table has a line per target.
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.contains("migrated")).count(),
+        200
+    );
+    assert!(r.stdout.starts_with("target"));
+    // current --all: all at the head; a new revision is one step for each.
+    tenant_run(&p, &db, &["db", "current", "--all"])
+        .ok()
+        .stderr_has("200 target(s), 200 up to date");
+    p.chain_after("a3", &["a4"]);
+    tenant_run(&p, &db, &["db", "check", "--all"])
+        .code(1)
+        .stderr_has("200 target(s) are not at the heads");
+    tenant_run(&p, &db, &["db", "upgrade", "--all"])
+        .ok()
+        .stderr_has("tenant_117: 1 step(s)");
+    tenant_run(&p, &db, &["db", "check", "--all"]).ok();
+}
+
+#[test]
+fn a_failing_tenant_does_not_stop_the_others_and_a_rerun_takes_only_it() {
+    let db = TestDb::new("fleet_fail");
+    schemas(&db, 12);
+    // tenant_005 already has the table a2 creates.
+    db.exec("CREATE TABLE tenant_005.t_a2 (id integer);");
+    let p = project();
+    let r = tenant_run(&p, &db, &["db", "upgrade", "--all", "--jobs", "3"]);
+    r.code(1)
+        .stdout_has("tenant_005")
+        .stderr_has("12 target(s), 11 migrated, 1 failed")
+        .stderr_has("1 target(s) failed or were skipped: tenant_005");
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("tenant_005"))
+        .expect("its line");
+    assert!(
+        line.contains("FAILED") && line.contains("already exists"),
+        "{line}"
+    );
+    // Its one transaction rolled back; the others are at the head.
+    assert!(!db.table_exists("tenant_005.alembic_version"));
+    assert!(!db.table_exists("tenant_005.t_a1"));
+    assert_eq!(
+        db.col("SELECT version_num FROM tenant_004.alembic_version"),
+        ["a3"]
+    );
+    // Fixed, a rerun migrates exactly the failed one.
+    db.exec("DROP TABLE tenant_005.t_a2;");
+    let r = tenant_run(&p, &db, &["db", "upgrade", "--all"]);
+    r.ok().stderr_has("12 target(s), 1 migrated, 11 up to date");
+    assert!(r
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("tenant_005") && l.ends_with("migrated")));
+}
+
+#[test]
+fn fail_fast_starts_nothing_after_a_failure() {
+    let db = TestDb::new("fleet_failfast");
+    schemas(&db, 6);
+    db.exec("CREATE TABLE tenant_001.t_a1 (id integer);");
+    let p = project();
+    let r = tenant_run(
+        &p,
+        &db,
+        &["db", "upgrade", "--all", "--jobs", "1", "--fail-fast"],
+    );
+    r.code(1).stderr_has("6 target(s), 1 failed, 5 skipped");
+    for i in 2..=6 {
+        assert!(
+            !db.table_exists(&format!("tenant_{i:03}.alembic_version")),
+            "tenant_{i:03} was started"
+        );
+    }
+}
+
+#[test]
+fn five_separate_databases_from_the_config_file() {
+    let dbs: Vec<TestDb> = (0..5)
+        .map(|i| TestDb::new(&format!("fleet_db{i}")))
+        .collect();
+    let p = project();
+    let list = dbs
+        .iter()
+        .map(|d| format!("\"{}\"", d.sqlalchemy_url()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    p.write(
+        "dapp-migrate.toml",
+        &format!("script_location = \"migrations\"\ndatabases = [{list}]\n"),
+    );
+    let r = Run::from(
+        p.cmd(&["db", "upgrade", "--all", "--format", "json"])
+            .output()
+            .expect("run"),
+    );
+    r.ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON summary");
+    assert_eq!(v["ok"], true);
+    let targets = v["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 5);
+    for (t, d) in targets.iter().zip(&dbs) {
+        assert_eq!(t["target"], d.name.as_str());
+        assert_eq!(t["status"], "migrated");
+        assert_eq!(t["steps"], 3);
+        assert_eq!(t["to"][0], "a3");
+        assert!(t["duration_ms"].is_u64());
+        assert_eq!(d.versions(), ["a3"]);
+    }
+}
+
+#[test]
+fn startup_all_migrates_the_fleet_then_starts_the_service() {
+    let db = TestDb::new("fleet_startup");
+    schemas(&db, 10);
+    let p = project();
+    let marker = p.path().join("started");
+    let mut c = p.cmd(&[
+        "db",
+        "startup",
+        "--all",
+        "--",
+        "touch",
+        marker.to_str().expect("path"),
+    ]);
+    c.env("DATABASE_URL", db.sqlalchemy_url());
+    c.env("DAPP_TENANT_SCHEMAS", "tenant%");
+    c.env("AUTO_MIGRATE_FAIL_ON_ERROR", "true");
+    let r = Run::from(c.output().expect("run"));
+    r.ok()
+        .stdout_has("[Migration] Migrating 10 target(s)")
+        .stdout_has("[Migration] ✓ Migrations completed successfully");
+    assert!(marker.exists());
+    assert_eq!(versions_by_schema(&db, 10).len(), 10);
+    // One failing tenant: strict mode exits 1 without starting the service.
+    std::fs::remove_file(&marker).expect("rm");
+    p.chain_after("a3", &["a4"]);
+    db.exec("CREATE TABLE tenant_007.t_a4 (id integer);");
+    let mut c = p.cmd(&[
+        "db",
+        "startup",
+        "--all",
+        "--",
+        "touch",
+        marker.to_str().expect("path"),
+    ]);
+    c.env("DATABASE_URL", db.sqlalchemy_url());
+    c.env("DAPP_TENANT_SCHEMAS", "tenant%");
+    c.env("AUTO_MIGRATE_FAIL_ON_ERROR", "true");
+    let r = Run::from(c.output().expect("run"));
+    r.code(1)
+        .stdout_has("✗ Migration failed: 1 of 10 target(s) failed: tenant_007")
+        .stdout_has("Exiting due to migration failure");
+    assert!(!marker.exists());
+}
