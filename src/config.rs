@@ -1021,4 +1021,59 @@ mod tests {
         ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn fleet_keys() {
+        let c = res(
+            "databases = [\"postgres://h/a\", \"${B_URL}\"]\ntenant_schemas = \"tenant_%\"\n",
+            &Overrides::default(),
+            &[("B_URL", "postgresql+psycopg2://u:pw@h/b")],
+        )
+        .unwrap();
+        assert_eq!(
+            c.databases,
+            ["postgres://h/a", "postgresql+psycopg2://u:pw@h/b"]
+        );
+        assert_eq!(
+            c.tenant_schemas,
+            Some(TenantSchemas::Pattern("tenant_%".into()))
+        );
+        // The password never shows in Debug.
+        assert!(!format!("{c:?}").contains("pw@"));
+        // From the environment: a list separated by commas or spaces.
+        let c = res(
+            "",
+            &Overrides::default(),
+            &[
+                ("DAPP_DATABASES", "postgres://h/a, postgres://h/b"),
+                ("DAPP_TENANT_SCHEMAS_QUERY", "SELECT 'x'"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.databases, ["postgres://h/a", "postgres://h/b"]);
+        assert_eq!(
+            c.tenant_schemas,
+            Some(TenantSchemas::Query("SELECT 'x'".into()))
+        );
+    }
+
+    #[test]
+    fn fleet_keys_refuse_bad_values() {
+        let e = res("databases = [1]\n", &Overrides::default(), &[]).unwrap_err();
+        assert!(e.to_string().contains("databases"), "{e}");
+        let e = res(
+            "databases = [\"mysql://h/a\"]\n",
+            &Overrides::default(),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("mysql"), "{e}");
+        let e = res(
+            "tenant_schemas = \"t_%\"\ntenant_schemas_query = \"SELECT 1\"\n",
+            &Overrides::default(),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not both"), "{e}");
+    }
 }
