@@ -383,9 +383,10 @@ impl<'g, B: Backend> Engine<'g, B> {
                 self.run_outside_transaction(step, &mut st, started).await
             };
             if let Err(e) = result {
-                if st.in_tx || !single {
-                    let _ = self.backend.batch("ROLLBACK").await;
-                }
+                // Always: a failed first batch leaves its BEGIN open and aborted, and the lock
+                // is released (and a pooled session reused) only outside a failed transaction.
+                // Without a transaction the server only warns.
+                let _ = self.backend.batch("ROLLBACK").await;
                 let mut rolled = std::mem::take(&mut tx_steps);
                 if transactional {
                     rolled.push(line.clone());

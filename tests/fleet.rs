@@ -219,3 +219,28 @@ fn startup_all_migrates_the_fleet_then_starts_the_service() {
         .stdout_has("Exiting due to migration failure");
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_failed_target_leaves_its_pooled_session_clean_for_the_next() {
+    let db = TestDb::new("fleet_clean_session");
+    schemas(&db, 4);
+    // The first batch fails: the one that opens the transaction.
+    db.exec("CREATE TABLE tenant_001.t_a1 (id integer);");
+    let p = project();
+    // One job: every target gets the session the failed one used.
+    let r = tenant_run(&p, &db, &["db", "upgrade", "--all", "--jobs", "1"]);
+    r.code(1).stderr_has("4 target(s), 3 migrated, 1 failed");
+    for i in 2..=4 {
+        assert_eq!(
+            db.col(&format!(
+                "SELECT version_num FROM tenant_{i:03}.alembic_version"
+            )),
+            ["a3"]
+        );
+    }
+    // No session kept a migration lock.
+    assert_eq!(
+        db.col("SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory'"),
+        ["0"]
+    );
+}

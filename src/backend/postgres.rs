@@ -81,8 +81,10 @@ pub fn pool(
     let mgr = deadpool_postgres::Manager::from_config(
         cfg,
         NoTls,
+        // A session goes back to the pool as it came: RESET ALL (search_path), advisory locks
+        // released. A session left in a failed transaction fails this and is replaced.
         deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            recycling_method: deadpool_postgres::RecyclingMethod::Clean,
         },
     );
     deadpool_postgres::Pool::builder(mgr)
