@@ -240,7 +240,7 @@ fn a_failed_target_leaves_its_pooled_session_clean_for_the_next() {
     }
     // No session kept a migration lock.
     assert_eq!(
-        db.col("SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory'"),
+        db.col("SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
         ["0"]
     );
 }
