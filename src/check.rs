@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::backend::Dialect;
 use crate::backend::{quote_literal, HistoryRow, Tables};
-use crate::engine::history_table_ddl;
 use crate::graph::{Edges, RevisionGraph};
 use crate::plan;
 use crate::revision;
@@ -271,13 +271,20 @@ pub fn stored_revisions(
 }
 
 /// SQL recording the files' current checksums as accepted for the given revisions.
-pub fn accept_sql(g: &RevisionGraph, revs: &[usize], t: &Tables, host: &str) -> String {
-    let mut sql = format!("BEGIN;\n{}", history_table_ddl(t));
+pub fn accept_sql(
+    g: &RevisionGraph,
+    revs: &[usize],
+    t: &Tables,
+    host: &str,
+    dialect: Dialect,
+) -> String {
+    let mut sql = format!("BEGIN;\n{}", dialect.history_table_ddl(t));
+    let [_, now, _, user] = dialect.history_times(Some(std::time::Duration::ZERO));
     for &i in revs {
         let n = g.node(i);
         sql.push_str(&format!(
-            "INSERT INTO {} (revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, host, tool_version) \
-             VALUES ({}, 'accept', {}, {}, {}, {}, true, clock_timestamp(), clock_timestamp(), 0, {}, {});\n",
+            "INSERT INTO {} (revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version) \
+             VALUES ({}, 'accept', {}, {}, {}, {}, true, {now}, {now}, 0, {user}, {}, {});\n",
             t.history_table(),
             quote_literal(n.id()),
             quote_literal(&revision::checksum(&n.rev.upgrade.sql)),

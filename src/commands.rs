@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::backend::postgres::{ConnectOptions, Postgres};
+use crate::backend::AnyBackend;
 use crate::backend::{Backend, Tables};
 use crate::cli::{Cli, DbCommand, GlobalOpts, TopCommand};
 use crate::config::{Config, Overrides};
@@ -147,12 +148,12 @@ impl<'a, 'io> Ctx<'a, 'io> {
         rt.block_on(f(self))
     }
 
-    pub(crate) async fn connect(&self) -> Result<Postgres, Error> {
+    pub(crate) async fn connect(&self) -> Result<AnyBackend, Error> {
         self.connect_within(Duration::from_secs(10)).await
     }
 
     /// Connects, giving up on an unanswered attempt after `timeout`.
-    pub(crate) async fn connect_within(&self, timeout: Duration) -> Result<Postgres, Error> {
+    pub(crate) async fn connect_within(&self, timeout: Duration) -> Result<AnyBackend, Error> {
         let url = self.config.database_url()?;
         self.connect_url_within(&url, timeout).await
     }
@@ -162,7 +163,22 @@ impl<'a, 'io> Ctx<'a, 'io> {
         &self,
         url: &crate::database_url::DatabaseUrl,
         timeout: Duration,
-    ) -> Result<Postgres, Error> {
+    ) -> Result<AnyBackend, Error> {
+        let failed = |source| {
+            Error::from(EngineError::Connect {
+                url: url.redacted(),
+                source,
+            })
+        };
+        if let Some(path) = url.sqlite_path() {
+            if let Some(s) = &self.config.version_table_schema {
+                return Err(Error::Usage(format!(
+                    "version_table_schema = {s:?} is not supported on SQLite: a SQLite database has no schemas; remove it"
+                )));
+            }
+            let db = crate::backend::sqlite::Sqlite::open(path).map_err(failed)?;
+            return Ok(AnyBackend::Sqlite(db));
+        }
         let opts = ConnectOptions {
             connect_timeout: Some(timeout),
             statement_timeout: self.config.statement_timeout,
@@ -170,12 +186,16 @@ impl<'a, 'io> Ctx<'a, 'io> {
         };
         Postgres::connect(&url.postgres_url(), &opts)
             .await
-            .map_err(|source| {
-                Error::from(EngineError::Connect {
-                    url: url.redacted(),
-                    source,
-                })
-            })
+            .map(AnyBackend::Postgres)
+            .map_err(failed)
+    }
+
+    /// The dialect of `--sql` output: SQLite's when the configured URL is a SQLite one.
+    fn offline_dialect(&self) -> crate::backend::Dialect {
+        match self.config.database_url() {
+            Ok(u) if u.sqlite_path().is_some() => crate::backend::Dialect::Sqlite,
+            _ => crate::backend::Dialect::Postgres,
+        }
     }
 
     pub(crate) fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {
@@ -706,6 +726,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 &self.tables(),
                 self.config.transaction_per_migration,
                 current.is_empty(),
+                self.offline_dialect(),
             );
             return self.out(&text);
         }
@@ -754,6 +775,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             &self.tables(),
             self.config.transaction_per_migration,
             current.is_empty() && kind == MoveKind::Up,
+            self.offline_dialect(),
         );
         self.out(&text)
     }
@@ -884,9 +906,11 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 let t: Target = a.parse()?;
                 ids.extend(g.resolve_target(&t)?);
             }
-            let sql = crate::check::accept_sql(&g, &ids, &self.tables(), &hostname(self.env));
+            let dialect = e.backend().dialect();
+            let sql =
+                crate::check::accept_sql(&g, &ids, &self.tables(), &hostname(self.env), dialect);
             e.backend()
-                .query(&sql)
+                .batch(&sql)
                 .await
                 .map_err(|source| EngineError::Database {
                     doing: "recording accepted checksums".into(),

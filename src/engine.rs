@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    quote_ident, quote_literal, Backend, BackendError, HistoryRow, LockHolder, Tables,
+    quote_ident, quote_literal, Backend, BackendError, Dialect, HistoryRow, LockHolder, Tables,
 };
 use crate::graph::RevisionGraph;
 use crate::plan::{Direction, Plan, PlanError, RowOp, Step, StepKind};
@@ -171,6 +171,10 @@ pub struct Engine<'g, B: Backend> {
     backend: B,
     graph: &'g RevisionGraph,
     opts: EngineOptions,
+    /// History rows (`VALUES` tuples) held back to be written with the commit, in one
+    /// statement: on SQLite, where each statement costs parsing and there is no server clock
+    /// to time the step with anyway.
+    pending_history: Vec<String>,
 }
 
 impl<'g, B: Backend> Engine<'g, B> {
@@ -179,6 +183,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             backend,
             graph,
             opts,
+            pending_history: Vec::new(),
         }
     }
 
@@ -342,7 +347,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 ddl.push_str(&version_table_ddl(&t));
             }
             if !exists.1 {
-                ddl.push_str(&history_table_ddl(&t));
+                ddl.push_str(&self.backend.dialect().history_table_ddl(&t));
             }
         }
         let mut report = RunReport {
@@ -439,6 +444,16 @@ impl<'g, B: Backend> Engine<'g, B> {
         let ops = rows.flush();
         let mut sql = String::new();
         let expected = self.row_sql(&ops, &mut sql);
+        let trailing = if self.pending_history.is_empty() {
+            1
+        } else {
+            sql.push_str(&format!(
+                "INSERT INTO {} ({HISTORY_COLUMNS}) VALUES\n{};\n",
+                self.opts.tables.history_table(),
+                std::mem::take(&mut self.pending_history).join(",\n")
+            ));
+            2
+        };
         sql.push_str("COMMIT;");
         let counts = self
             .backend
@@ -448,7 +463,9 @@ impl<'g, B: Backend> Engine<'g, B> {
                 doing: "writing the version table and committing".into(),
                 source,
             })?;
-        if let Err(StepFailure::RowCount { what, found }) = check_counts(&counts, &expected, 1) {
+        if let Err(StepFailure::RowCount { what, found }) =
+            check_counts(&counts, &expected, trailing)
+        {
             let _ = self.backend.batch("ROLLBACK").await;
             return Err(EngineError::RowCount {
                 step: "commit".into(),
@@ -472,12 +489,7 @@ impl<'g, B: Backend> Engine<'g, B> {
 
     /// Whether the version and history tables exist (one round trip).
     async fn tables_exist(&mut self) -> Result<(bool, bool), EngineError> {
-        let t = &self.opts.tables;
-        let sql = format!(
-            "SELECT to_regclass({}) IS NOT NULL, to_regclass({}) IS NOT NULL",
-            quote_literal(&t.version_table()),
-            quote_literal(&t.history_table())
-        );
+        let sql = self.backend.dialect().tables_exist_sql(&self.opts.tables);
         let rows = self
             .backend
             .query(&sql)
@@ -490,7 +502,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             rows.first()
                 .and_then(|r| r.get(i))
                 .and_then(|c| c.as_deref())
-                == Some("t")
+                .is_some_and(|c| c == "t" || c == "1")
         };
         Ok((cell(0), cell(1)))
     }
@@ -520,8 +532,12 @@ impl<'g, B: Backend> Engine<'g, B> {
             // Per-migration transactions write the rows with each step; one transaction writes them at commit.
             let ops: &[RowOp] = if single { &[] } else { &step.ops };
             let mut expected = self.row_sql(ops, &mut tail);
-            self.history_insert(step, true, None, &mut tail);
-            expected.push(None);
+            let defer = single && self.backend.dialect() == Dialect::Sqlite;
+            if !defer {
+                self.history_insert(step, true, None, &mut tail);
+                expected.push(None);
+            }
+            let sent = Instant::now();
             if savepoints {
                 tail.push_str("RELEASE SAVEPOINT dapp_step;\n");
             }
@@ -531,6 +547,11 @@ impl<'g, B: Backend> Engine<'g, B> {
             let text = format!("{prefix}{body}\n;\n{tail}");
             match self.backend.batch(&text).await {
                 Ok(counts) => {
+                    if defer {
+                        let mut v = String::new();
+                        self.history_values(step, true, Some(sent.elapsed()), &mut v);
+                        self.pending_history.push(v);
+                    }
                     st.in_tx = single;
                     st.ddl.clear();
                     st.rows.apply(&step.ops, !single);
@@ -700,15 +721,25 @@ impl<'g, B: Backend> Engine<'g, B> {
         elapsed: Option<Duration>,
         sql: &mut String,
     ) {
+        sql.push_str(&format!(
+            "INSERT INTO {} ({HISTORY_COLUMNS}) VALUES ",
+            self.opts.tables.history_table()
+        ));
+        self.history_values(step, success, elapsed, sql);
+        sql.push_str(";\n");
+    }
+
+    /// The `VALUES` tuple of a step's history row.
+    fn history_values(
+        &self,
+        step: &Step,
+        success: bool,
+        elapsed: Option<Duration>,
+        sql: &mut String,
+    ) {
         let h = self.opts.tables.history_table();
         let lit = |s: Option<&str>| s.map(quote_literal).unwrap_or_else(|| "NULL".into());
-        let started = match elapsed {
-            Some(d) => format!(
-                "(clock_timestamp() - interval '{} microseconds')",
-                d.as_micros()
-            ),
-            None => "statement_timestamp()".to_owned(),
-        };
+        let [started, finished, duration, user] = self.backend.dialect().history_times(elapsed);
         let (revision, direction, checksum, downgrade_sql, downs, message) = match step.kind {
             StepKind::Migrate { rev, direction } => {
                 let r = &self.graph.node(rev).rev;
@@ -741,10 +772,9 @@ impl<'g, B: Backend> Engine<'g, B> {
                 String::new(),
             ),
         };
+        let _ = &h;
         sql.push_str(&format!(
-            "INSERT INTO {h} (revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version) \
-             VALUES ({}, {}, {}, {}, {}, {}, {success}, {started}, clock_timestamp(), \
-             extract(epoch FROM clock_timestamp() - {started}) * 1000, current_user, {}, {});\n",
+            "({}, {}, {}, {}, {}, {}, {success}, {started}, {finished}, {duration}, {user}, {}, {})",
             quote_literal(&revision),
             quote_literal(direction),
             lit(checksum.as_deref()),
@@ -756,6 +786,8 @@ impl<'g, B: Backend> Engine<'g, B> {
         ));
     }
 }
+
+const HISTORY_COLUMNS: &str = "revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version";
 
 /// What a run carries from step to step.
 struct RunState {
@@ -856,13 +888,5 @@ pub fn version_table_ddl(t: &Tables) -> String {
         "CREATE TABLE IF NOT EXISTS {} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {} PRIMARY KEY (version_num)\n);\n",
         t.version_table(),
         quote_ident(&format!("{}_pkc", t.version))
-    )
-}
-
-/// The history table dapp keeps beside Alembic's (Alembic ignores it).
-pub fn history_table_ddl(t: &Tables) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} (\n    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n    revision VARCHAR(255) NOT NULL,\n    direction VARCHAR(16) NOT NULL,\n    checksum CHAR(64),\n    downgrade_sql TEXT,\n    down_revisions TEXT,\n    message TEXT,\n    success BOOLEAN NOT NULL DEFAULT true,\n    started_at TIMESTAMPTZ NOT NULL,\n    finished_at TIMESTAMPTZ NOT NULL,\n    duration_ms DOUBLE PRECISION NOT NULL,\n    db_user TEXT NOT NULL DEFAULT current_user,\n    host TEXT,\n    tool_version TEXT NOT NULL\n);\n",
-        t.history_table()
     )
 }

@@ -5,20 +5,24 @@
 //! base. A non-transactional revision is set outside the transaction as Alembic's
 //! `autocommit_block` does: `COMMIT;`, its statements, `BEGIN;`.
 
-use crate::backend::Tables;
+use crate::backend::{Dialect, Tables};
 use crate::graph::RevisionGraph;
 use crate::plan::{Direction, Plan, RowOp, StepKind};
 use crate::statements;
 
 /// Renders the plan. `start_empty` says the version table holds no rows when the script begins
-/// (the script then creates it).
+/// (the script then creates it). On SQLite the script has Alembic's SQLite shape: no
+/// BEGIN/COMMIT (Alembic treats SQLite's DDL as non-transactional) and `RETURNING version_num`.
 pub fn render(
     g: &RevisionGraph,
     plan: &Plan,
     t: &Tables,
     per_migration: bool,
     start_empty: bool,
+    dialect: Dialect,
 ) -> String {
+    let transactions = dialect == Dialect::Postgres;
+    let per_migration = per_migration && transactions;
     let v = display_table(t, &t.version);
     let mut out = String::new();
     let mut emit = |s: &str| {
@@ -30,7 +34,7 @@ pub fn render(
         t.version
     );
     let mut need_create = start_empty;
-    if !per_migration {
+    if !per_migration && transactions {
         emit("BEGIN;");
     }
     for step in &plan.steps {
@@ -49,7 +53,7 @@ pub fn render(
                 Direction::Down => r.downgrade.as_ref().map(|d| &d.sql),
             };
             if let Some(sql) = sql.filter(|s| !s.trim().is_empty()) {
-                if r.transactional {
+                if r.transactional || !transactions {
                     emit(sql.trim());
                 } else {
                     emit("COMMIT;");
@@ -62,6 +66,9 @@ pub fn render(
         }
         for op in &step.ops {
             emit(&match op {
+                RowOp::Insert(x) if dialect == Dialect::Sqlite => {
+                    format!("INSERT INTO {v} (version_num) VALUES ('{x}') RETURNING version_num;")
+                }
                 RowOp::Insert(x) => {
                     format!(
                         "INSERT INTO {v} (version_num) VALUES ('{x}') RETURNING {v}.version_num;"
@@ -78,7 +85,7 @@ pub fn render(
             emit("COMMIT;");
         }
     }
-    if !per_migration {
+    if !per_migration && transactions {
         emit("COMMIT;");
     }
     out
@@ -123,7 +130,7 @@ mod tests {
     fn upgrade_from_base_matches_alembic_bytes() {
         let g = chain(&["1a0000000001", "2b0000000002"]);
         let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
-        let sql = render(&g, &plan, &tables(), false, true);
+        let sql = render(&g, &plan, &tables(), false, true, Dialect::Postgres);
         assert_eq!(
             sql,
             "BEGIN;\n\nCREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n\
@@ -135,10 +142,30 @@ UPDATE alembic_version SET version_num='2b0000000002' WHERE alembic_version.vers
     }
 
     #[test]
+    fn sqlite_matches_alembic_bytes() {
+        // `alembic upgrade head --sql` with a sqlite:// URL (Alembic 1.20): no transaction
+        // lines, and RETURNING without the table's name.
+        let g = chain(&["a1", "a2"]);
+        let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
+        let sql = render(&g, &plan, &tables(), false, true, Dialect::Sqlite);
+        assert_eq!(
+            sql,
+            "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n\
+-- Running upgrade  -> a1\n\nCREATE TABLE t_a1 (id integer);\n\n\
+INSERT INTO alembic_version (version_num) VALUES ('a1') RETURNING version_num;\n\n\
+-- Running upgrade a1 -> a2\n\nCREATE TABLE t_a2 (id integer);\n\n\
+UPDATE alembic_version SET version_num='a2' WHERE alembic_version.version_num = 'a1';\n\n"
+        );
+        // Per-migration transactions do not apply either.
+        let sql = render(&g, &plan, &tables(), true, true, Dialect::Sqlite);
+        assert!(!sql.contains("BEGIN;") && !sql.contains("COMMIT;"));
+    }
+
+    #[test]
     fn per_migration_wraps_each_step() {
         let g = chain(&["a1", "a2"]);
         let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
-        let sql = render(&g, &plan, &tables(), true, true);
+        let sql = render(&g, &plan, &tables(), true, true, Dialect::Postgres);
         assert_eq!(sql.matches("BEGIN;").count(), 2);
         assert_eq!(sql.matches("COMMIT;").count(), 2);
         assert!(sql.starts_with("BEGIN;\n\nCREATE TABLE alembic_version"));

@@ -514,7 +514,7 @@ impl Ctx<'_, '_> {
         log: &Log,
         deadline: Instant,
         url: &crate::database_url::DatabaseUrl,
-    ) -> Result<crate::backend::postgres::Postgres, Error> {
+    ) -> Result<crate::backend::AnyBackend, Error> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1u32;
         loop {
@@ -560,7 +560,7 @@ impl Ctx<'_, '_> {
         &mut self,
         log: &Log,
         g: &RevisionGraph,
-        pg: crate::backend::postgres::Postgres,
+        pg: crate::backend::AnyBackend,
         sig: std::pin::Pin<&mut impl std::future::Future<Output = Stop>>,
     ) -> Ending {
         self.say(
@@ -569,7 +569,7 @@ impl Ctx<'_, '_> {
             "Running database migrations...",
             serde_json::Value::Null,
         );
-        let cancel = pg.cancel_token();
+        let cancel = pg.canceller();
         let started = Instant::now();
         let mut engine = Engine::new(pg, g, self.engine_options(false));
         let planner = |cur: &[usize]| plan::upgrade(g, cur, &Target::heads());
@@ -651,7 +651,7 @@ impl Ctx<'_, '_> {
                         // Cancel the running statement until the run gives up; its
                         // transaction rolls back on the server.
                         let r = loop {
-                            let _ = cancel.cancel_query(tokio_postgres::NoTls).await;
+                            cancel.cancel().await;
                             tokio::select! {
                                 r = &mut run => break r,
                                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -732,7 +732,7 @@ impl Ctx<'_, '_> {
         &mut self,
         log: &Log,
         g: &RevisionGraph,
-        pg: crate::backend::postgres::Postgres,
+        pg: crate::backend::AnyBackend,
         deadline: Instant,
         sig: std::pin::Pin<&mut impl std::future::Future<Output = Stop>>,
     ) -> Ending {

@@ -10,4 +10,5 @@ mod concurrency;
 mod fleet;
 mod import_alembic;
 mod migrate;
+mod sqlite;
 mod startup;

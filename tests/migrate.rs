@@ -1,5 +1,7 @@
-//! upgrade, downgrade, stamp, current, check, verify and --sql against PostgreSQL.
+//! upgrade, downgrade, stamp, current, check, verify and --sql against PostgreSQL, and the
+//! tests that need nothing PostgreSQL-only against SQLite too (`both_backends!`).
 
+use crate::both_backends;
 use crate::support::{Project, TestDb};
 
 /// The example graph of the Alembic reference: a → b → c, c → d (left) → e, c → f (right) → g
@@ -28,9 +30,8 @@ fn example() -> Project {
     p
 }
 
-#[test]
-fn upgrade_heads_runs_alembic_order_and_leaves_alembic_rows() {
-    let db = TestDb::new("upgrade_heads");
+both_backends! {
+    fn upgrade_heads_runs_alembic_order_and_leaves_alembic_rows(db) {
     let p = example();
     let r = p.run(&db, &["db", "upgrade", "5f10"]);
     r.ok();
@@ -65,6 +66,7 @@ fn upgrade_heads_runs_alembic_order_and_leaves_alembic_rows() {
     for id in ["1a0000000001", "4e0000000005", "7b0000000009"] {
         assert!(db.table_exists(&format!("t_{id}")));
     }
+    }
 }
 
 #[test]
@@ -81,9 +83,8 @@ fn version_table_is_exactly_alembics() {
     assert_eq!(pk, ["alembic_version_pkc"]);
 }
 
-#[test]
-fn downgrade_unwinds_in_alembic_order() {
-    let db = TestDb::new("downgrade_order");
+both_backends! {
+    fn downgrade_unwinds_in_alembic_order(db) {
     let p = example();
     p.run(&db, &["db", "upgrade"]).ok();
     let r = p.run(&db, &["db", "downgrade", "3c00"]);
@@ -104,11 +105,11 @@ fn downgrade_unwinds_in_alembic_order() {
     p.run(&db, &["db", "downgrade", "base"]).ok();
     assert!(db.versions().is_empty(), "the table stays, emptied");
     assert!(db.table_exists("alembic_version"));
+    }
 }
 
-#[test]
-fn downgrade_default_is_one_step() {
-    let db = TestDb::new("downgrade_default");
+both_backends! {
+    fn downgrade_default_is_one_step(db) {
     let p = Project::new();
     p.chain(&["a1", "a2", "a3"]);
     p.run(&db, &["db", "upgrade"]).ok();
@@ -116,6 +117,7 @@ fn downgrade_default_is_one_step() {
     assert_eq!(db.versions(), ["a2"]);
     p.run(&db, &["db", "downgrade", "-1"]).ok();
     assert_eq!(db.versions(), ["a1"]);
+    }
 }
 
 #[test]
@@ -143,12 +145,11 @@ fn failing_statement_rolls_back_the_whole_run_and_says_where() {
     assert!(!db.table_exists("alembic_version"));
 }
 
-#[test]
-fn transaction_per_migration_keeps_the_steps_before_a_failure() {
-    let db = TestDb::new("per_migration");
+both_backends! {
+    fn transaction_per_migration_keeps_the_steps_before_a_failure(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);
-    p.rev("a3", &["a2"], "SELECT 1/0;", None);
+    p.rev("a3", &["a2"], "INSERT INTO no_such_table VALUES (1);", None);
     let mut c = p.cmd(&["db", "upgrade"]);
     c.env("DATABASE_URL", db.sqlalchemy_url())
         .env("DAPP_TRANSACTION_PER_MIGRATION", "true");
@@ -157,6 +158,7 @@ fn transaction_per_migration_keeps_the_steps_before_a_failure() {
         .stderr_has("applied and committed: upgrade  -> a1, rev a1, upgrade a1 -> a2, rev a2");
     assert_eq!(db.versions(), ["a2"]);
     assert!(db.table_exists("t_a2"));
+    }
 }
 
 #[test]
@@ -184,9 +186,8 @@ fn non_transactional_revision_runs_create_index_concurrently() {
     assert_eq!(db.versions(), ["a1"]);
 }
 
-#[test]
-fn irreversible_downgrade_is_refused_before_anything_runs() {
-    let db = TestDb::new("irreversible");
+both_backends! {
+    fn irreversible_downgrade_is_refused_before_anything_runs(db) {
     let p = Project::new();
     p.rev(
         "a1",
@@ -211,11 +212,11 @@ fn irreversible_downgrade_is_refused_before_anything_runs() {
         db.table_exists("t_a3"),
         "nothing ran, not even the reversible step above"
     );
+    }
 }
 
-#[test]
-fn unknown_revision_in_the_table_is_reported_and_purge_recovers() {
-    let db = TestDb::new("unknown_rev");
+both_backends! {
+    fn unknown_revision_in_the_table_is_reported_and_purge_recovers(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);
     p.run(&db, &["db", "upgrade"]).ok();
@@ -230,11 +231,11 @@ fn unknown_revision_in_the_table_is_reported_and_purge_recovers() {
     r.code(1).stdout_has("deadbeef0000");
     p.run(&db, &["db", "stamp", "--purge", "heads"]).ok();
     assert_eq!(db.versions(), ["a2"]);
+    }
 }
 
-#[test]
-fn stamp_moves_rows_without_running_sql() {
-    let db = TestDb::new("stamp");
+both_backends! {
+    fn stamp_moves_rows_without_running_sql(db) {
     let p = example();
     p.run(&db, &["db", "stamp", "3c00"])
         .ok()
@@ -247,11 +248,11 @@ fn stamp_moves_rows_without_running_sql() {
     assert_eq!(db.versions(), ["7b0000000009"]);
     p.run(&db, &["db", "stamp", "base"]).ok();
     assert!(db.versions().is_empty());
+    }
 }
 
-#[test]
-fn check_and_verify_find_edits_but_not_line_endings() {
-    let db = TestDb::new("checksums");
+both_backends! {
+    fn check_and_verify_find_edits_but_not_line_endings(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);
     p.run(&db, &["db", "upgrade"]).ok();
@@ -278,11 +279,11 @@ fn check_and_verify_find_edits_but_not_line_endings() {
     p.run(&db, &["db", "verify"]).code(1).stdout_has("edited");
     p.run(&db, &["db", "verify", "--accept", "a1"]).ok();
     p.run(&db, &["db", "check"]).ok();
+    }
 }
 
-#[test]
-fn check_reports_pending_revisions_and_several_heads() {
-    let db = TestDb::new("check_heads");
+both_backends! {
+    fn check_reports_pending_revisions_and_several_heads(db) {
     let p = Project::new();
     p.chain(&["a1"]);
     p.rev("b1", &["a1"], "SELECT 1;", None);
@@ -299,18 +300,19 @@ fn check_reports_pending_revisions_and_several_heads() {
         .collect();
     assert_eq!(kinds, ["multiple_heads", "not_at_heads"]);
     assert!(r.stdout.contains("dapp db merge"));
+    }
 }
 
-#[test]
-fn history_records_checksums_and_downgrade_sql() {
-    let db = TestDb::new("history_table");
+both_backends! {
+    fn history_records_checksums_and_downgrade_sql(db) {
     let p = Project::new();
     p.chain(&["a1"]);
     p.run(&db, &["db", "upgrade"]).ok();
     p.run(&db, &["db", "downgrade", "base"]).ok();
-    let rows = db.rows("SELECT revision, direction, length(checksum)::text, downgrade_sql, tool_version <> '' FROM alembic_version_history ORDER BY id");
+    let rows = db.rows("SELECT revision, direction, CAST(length(checksum) AS TEXT), downgrade_sql FROM alembic_version_history ORDER BY id");
     assert_eq!(rows[0][..4], ["a1", "upgrade", "64", "DROP TABLE t_a1;\n"]);
     assert_eq!(rows[1][..2], ["a1", "downgrade"]);
+    }
 }
 
 #[test]
@@ -335,9 +337,8 @@ fn custom_version_table_and_schema_are_created() {
     assert!(!db.table_exists("alembic_version"));
 }
 
-#[test]
-fn offline_sql_applies_with_psql_semantics() {
-    let db = TestDb::new("offline_sql");
+both_backends! {
+    fn offline_sql_applies_with_psql_semantics(db) {
     let p = example();
     let r = p.run_offline(&["db", "upgrade", "--sql", "heads"]);
     r.ok();
@@ -353,11 +354,11 @@ fn offline_sql_applies_with_psql_semantics() {
     r.ok();
     db.exec(&r.stdout);
     assert_eq!(db.versions(), ["3c0000000003"]);
+    }
 }
 
-#[test]
-fn no_op_upgrade_does_not_create_history_rows() {
-    let db = TestDb::new("noop");
+both_backends! {
+    fn no_op_upgrade_does_not_create_history_rows(db) {
     let p = Project::new();
     p.chain(&["a1"]);
     p.run(&db, &["db", "upgrade"]).ok();
@@ -368,17 +369,18 @@ fn no_op_upgrade_does_not_create_history_rows() {
         db.col("SELECT count(*) FROM alembic_version_history"),
         ["1"]
     );
+    }
 }
 
-#[test]
-fn dry_run_changes_nothing() {
-    let db = TestDb::new("dry_run");
+both_backends! {
+    fn dry_run_changes_nothing(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);
     p.run(&db, &["db", "upgrade", "--dry-run"])
         .ok()
         .stderr_has("Would run upgrade a1 -> a2");
     assert!(!db.table_exists("alembic_version"));
+    }
 }
 
 #[test]
@@ -413,24 +415,26 @@ fn no_op_upgrade_is_one_round_trip_and_takes_no_lock() {
         .stderr_has("DEBUG [dapp] 1 round trip(s) after connecting");
 }
 
-#[test]
-fn single_transaction_writes_the_version_row_once_with_alembics_result() {
-    let db = TestDb::new("rows_at_commit");
+both_backends! {
+    fn single_transaction_writes_the_version_row_once_with_alembics_result(db) {
     let p = example();
     p.run(&db, &["db", "upgrade", "heads"]).ok();
     assert_eq!(db.versions(), ["7b0000000009"]);
     // Per-migration mode writes as it goes and ends the same.
-    let db2 = TestDb::new("rows_per_step");
+    let db2 = match db.kind() {
+        crate::support::Kind::Postgres => TestDb::new("rows_per_step"),
+        crate::support::Kind::Sqlite => TestDb::sqlite("rows_per_step"),
+    };
     let mut c = p.cmd(&["db", "upgrade", "heads"]);
     c.env("DATABASE_URL", db2.sqlalchemy_url())
         .env("DAPP_TRANSACTION_PER_MIGRATION", "yes");
     crate::support::Run::from(c.output().unwrap()).ok();
     assert_eq!(db2.versions(), ["7b0000000009"]);
+    }
 }
 
-#[test]
-fn downgrade_uses_the_stored_sql_when_the_file_is_gone() {
-    let db = TestDb::new("stored_sql");
+both_backends! {
+    fn downgrade_uses_the_stored_sql_when_the_file_is_gone(db) {
     let p = Project::new();
     p.chain(&["a1", "a2", "a3"]);
     p.run(&db, &["db", "upgrade"]).ok();
@@ -447,4 +451,5 @@ fn downgrade_uses_the_stored_sql_when_the_file_is_gone() {
     assert_eq!(db.versions(), ["a2"]);
     assert!(!db.table_exists("t_a3"));
     p.run(&db, &["db", "check"]).ok();
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::{Backend, BackendError, HistoryRow, LockHolder, Tables};
+use super::{Backend, BackendError, Dialect, HistoryRow, LockHolder, Tables};
 
 /// The `application_name` every dapp connection sets, so a lock holder is easy to spot.
 pub const APPLICATION_NAME: &str = "dapp-migrate";
@@ -201,6 +201,10 @@ fn text(cell: Option<&Option<String>>) -> String {
 }
 
 impl Backend for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
     async fn read_versions(&mut self, t: &Tables) -> Result<Option<Vec<String>>, BackendError> {
         match self
             .rows(&format!("SELECT version_num FROM {}", t.version_table()))
@@ -214,7 +218,9 @@ impl Backend for Postgres {
 
     async fn read_history(&mut self, t: &Tables) -> Result<Vec<HistoryRow>, BackendError> {
         let sql = format!(
-            "SELECT revision, direction, checksum, downgrade_sql, down_revisions, success::text, finished_at::text, message FROM {} ORDER BY id",
+            "SELECT revision, direction, checksum, downgrade_sql, down_revisions, {}, {}, message FROM {} ORDER BY id",
+            Dialect::Postgres.success_text(),
+            Dialect::Postgres.finished_text(),
             t.history_table()
         );
         match self.rows(&sql).await {

@@ -60,9 +60,65 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// For a SQLite database: its folder (removed with it) and file.
+    sqlite: Option<(tempfile::TempDir, PathBuf)>,
+}
+
+/// Which database a test body runs against (see `both_backends!`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Postgres,
+    Sqlite,
+}
+
+/// Defines one test body as two tests, `NAME::postgres` and `NAME::sqlite`, each given a fresh
+/// `TestDb` of its kind, so the two backends cannot drift apart.
+#[macro_export]
+macro_rules! both_backends {
+    ($(#[$m:meta])* fn $name:ident($db:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn body($db: &$crate::support::TestDb) $body
+            #[test]
+            fn postgres() {
+                body(&$crate::support::TestDb::new(stringify!($name)));
+            }
+            #[test]
+            fn sqlite() {
+                body(&$crate::support::TestDb::sqlite(stringify!($name)));
+            }
+        }
+    };
 }
 
 impl TestDb {
+    /// A fresh SQLite database file in a temporary folder.
+    pub fn sqlite(test: &str) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(format!("{test}.db"));
+        let url = format!("sqlite:///{}", path.display());
+        TestDb {
+            name: test.to_owned(),
+            url,
+            sqlite: Some((dir, path)),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        if self.sqlite.is_some() {
+            Kind::Sqlite
+        } else {
+            Kind::Postgres
+        }
+    }
+
+    fn lite(&self) -> Option<rusqlite::Connection> {
+        self.sqlite
+            .as_ref()
+            .map(|(_, p)| rusqlite::Connection::open(p).expect("open the test SQLite file"))
+    }
+
     pub fn new(test: &str) -> TestDb {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!(
@@ -81,7 +137,11 @@ impl TestDb {
         c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .expect("create test database");
         let url = with_db(&admin, &name);
-        TestDb { name, url }
+        TestDb {
+            name,
+            url,
+            sqlite: None,
+        }
     }
 
     /// The URL in SQLAlchemy's form, as Flask configs carry it.
@@ -90,12 +150,35 @@ impl TestDb {
             .replacen("postgres://", "postgresql+psycopg2://", 1)
     }
 
+    /// The PostgreSQL client of a PostgreSQL test database.
     pub fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to test database")
     }
 
     /// Rows of a query, every column as text.
     pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        if let Some(c) = self.lite() {
+            let mut stmt = c.prepare(sql).expect(sql);
+            let n = stmt.column_count();
+            let mut rows = stmt.query([]).expect(sql);
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().expect(sql) {
+                out.push(
+                    (0..n)
+                        .map(|i| match r.get_ref(i).expect("column") {
+                            rusqlite::types::ValueRef::Null => "NULL".to_owned(),
+                            rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Text(t)
+                            | rusqlite::types::ValueRef::Blob(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
+                        })
+                        .collect(),
+                );
+            }
+            return out;
+        }
         let mut c = self.client();
         c.simple_query(sql)
             .expect(sql)
@@ -127,17 +210,26 @@ impl TestDb {
     }
 
     pub fn table_exists(&self, name: &str) -> bool {
+        if self.kind() == Kind::Sqlite {
+            return self.col(&format!(
+                "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name = '{name}'"
+            ))[0] == "1";
+        }
         self.col(&format!("SELECT to_regclass('{name}') IS NOT NULL"))[0] == "t"
     }
 
     pub fn exec(&self, sql: &str) {
+        if let Some(c) = self.lite() {
+            c.execute_batch(sql).expect(sql);
+            return;
+        }
         self.client().batch_execute(sql).expect(sql);
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if std::env::var_os("DAPP_TEST_KEEP_DB").is_some() {
+        if std::env::var_os("DAPP_TEST_KEEP_DB").is_some() || self.sqlite.is_some() {
             return;
         }
         if let Ok(mut c) = postgres::Client::connect(&server_url(), postgres::NoTls) {
