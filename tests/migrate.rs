@@ -33,7 +33,7 @@ fn example() -> Project {
 both_backends! {
     fn upgrade_heads_runs_alembic_order_and_leaves_alembic_rows(db) {
     let p = example();
-    let r = p.run(&db, &["db", "upgrade", "5f10"]);
+    let r = p.run(db, &["db", "upgrade", "5f10"]);
     r.ok();
     assert_eq!(
         r.steps(),
@@ -48,18 +48,18 @@ both_backends! {
     );
     // g absorbs its dependency d: one row.
     assert_eq!(db.versions(), ["5f1000000007"]);
-    p.run(&db, &["db", "upgrade", "4e00"]).ok();
+    p.run(db, &["db", "upgrade", "4e00"]).ok();
     assert_eq!(db.versions(), ["4e0000000005", "5f1000000007"]);
-    let r = p.run(&db, &["db", "current"]);
+    let r = p.run(db, &["db", "current"]);
     r.ok();
     let mut lines: Vec<&str> = r.stdout.lines().collect();
     lines.sort();
     // Neither is a head of the files (the merge is above them), so no marker, as Alembic prints.
     assert_eq!(lines, ["4e0000000005", "5f1000000007"]);
-    p.run(&db, &["db", "upgrade", "heads"]).ok();
+    p.run(db, &["db", "upgrade", "heads"]).ok();
     assert_eq!(db.versions(), ["7b0000000009"]);
     assert_eq!(
-        p.run(&db, &["db", "current"]).stdout,
+        p.run(db, &["db", "current"]).stdout,
         "7b0000000009 (head)\n"
     );
     // Every table exists, each created once.
@@ -86,8 +86,8 @@ fn version_table_is_exactly_alembics() {
 both_backends! {
     fn downgrade_unwinds_in_alembic_order(db) {
     let p = example();
-    p.run(&db, &["db", "upgrade"]).ok();
-    let r = p.run(&db, &["db", "downgrade", "3c00"]);
+    p.run(db, &["db", "upgrade"]).ok();
+    let r = p.run(db, &["db", "downgrade", "3c00"]);
     r.ok();
     assert_eq!(
         r.steps(),
@@ -102,7 +102,7 @@ both_backends! {
     );
     assert_eq!(db.versions(), ["3c0000000003"]);
     assert!(!db.table_exists("t_4d0000000004"));
-    p.run(&db, &["db", "downgrade", "base"]).ok();
+    p.run(db, &["db", "downgrade", "base"]).ok();
     assert!(db.versions().is_empty(), "the table stays, emptied");
     assert!(db.table_exists("alembic_version"));
     }
@@ -112,10 +112,10 @@ both_backends! {
     fn downgrade_default_is_one_step(db) {
     let p = Project::new();
     p.chain(&["a1", "a2", "a3"]);
-    p.run(&db, &["db", "upgrade"]).ok();
-    p.run(&db, &["db", "downgrade"]).ok();
+    p.run(db, &["db", "upgrade"]).ok();
+    p.run(db, &["db", "downgrade"]).ok();
     assert_eq!(db.versions(), ["a2"]);
-    p.run(&db, &["db", "downgrade", "-1"]).ok();
+    p.run(db, &["db", "downgrade", "-1"]).ok();
     assert_eq!(db.versions(), ["a1"]);
     }
 }
@@ -202,8 +202,8 @@ both_backends! {
         "CREATE TABLE t_a3 (id integer);",
         Some("DROP TABLE t_a3;"),
     );
-    p.run(&db, &["db", "upgrade"]).ok();
-    let r = p.run(&db, &["db", "downgrade", "base"]);
+    p.run(db, &["db", "upgrade"]).ok();
+    let r = p.run(db, &["db", "downgrade", "base"]);
     r.code(2)
         .stderr_has("revision a2 (")
         .stderr_has("no `-- migrate:downgrade` section");
@@ -219,17 +219,17 @@ both_backends! {
     fn unknown_revision_in_the_table_is_reported_and_purge_recovers(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);
-    p.run(&db, &["db", "upgrade"]).ok();
+    p.run(db, &["db", "upgrade"]).ok();
     db.exec("UPDATE alembic_version SET version_num = 'deadbeef0000'");
-    p.run(&db, &["db", "current"])
+    p.run(db, &["db", "current"])
         .code(1)
         .stderr_has("Can't locate revision identified by 'deadbeef0000'");
-    p.run(&db, &["db", "upgrade"])
+    p.run(db, &["db", "upgrade"])
         .code(1)
         .stderr_has("deadbeef0000");
-    let r = p.run(&db, &["db", "check"]);
+    let r = p.run(db, &["db", "check"]);
     r.code(1).stdout_has("deadbeef0000");
-    p.run(&db, &["db", "stamp", "--purge", "heads"]).ok();
+    p.run(db, &["db", "stamp", "--purge", "heads"]).ok();
     assert_eq!(db.versions(), ["a2"]);
     }
 }
@@ -237,16 +237,16 @@ both_backends! {
 both_backends! {
     fn stamp_moves_rows_without_running_sql(db) {
     let p = example();
-    p.run(&db, &["db", "stamp", "3c00"])
+    p.run(db, &["db", "stamp", "3c00"])
         .ok()
         .stderr_has("Running stamp_revision  -> 3c0000000003");
     assert_eq!(db.versions(), ["3c0000000003"]);
     assert!(!db.table_exists("t_1a0000000001"));
-    p.run(&db, &["db", "stamp", "4e00", "5f10"]).ok();
+    p.run(db, &["db", "stamp", "4e00", "5f10"]).ok();
     assert_eq!(db.versions(), ["4e0000000005", "5f1000000007"]);
-    p.run(&db, &["db", "stamp", "left@head"]).ok();
+    p.run(db, &["db", "stamp", "left@head"]).ok();
     assert_eq!(db.versions(), ["7b0000000009"]);
-    p.run(&db, &["db", "stamp", "base"]).ok();
+    p.run(db, &["db", "stamp", "base"]).ok();
     assert!(db.versions().is_empty());
     }
 }
@@ -255,13 +255,13 @@ both_backends! {
     fn check_and_verify_find_edits_but_not_line_endings(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);
-    p.run(&db, &["db", "upgrade"]).ok();
-    p.run(&db, &["db", "check"]).ok();
+    p.run(db, &["db", "upgrade"]).ok();
+    p.run(db, &["db", "check"]).ok();
     // CRLF line endings are not an edit.
     let path = p.versions().join("a1_rev_a1.sql");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace('\n', "\r\n")).unwrap();
-    p.run(&db, &["db", "check"]).ok();
+    p.run(db, &["db", "check"]).ok();
     // A real edit is.
     std::fs::write(
         &path,
@@ -271,14 +271,14 @@ both_backends! {
         ),
     )
     .unwrap();
-    let r = p.run(&db, &["db", "check"]);
+    let r = p.run(db, &["db", "check"]);
     r.code(1)
         .stdout_has("revision a1")
         .stdout_has("edited after it was applied")
         .stdout_has("dapp db verify --accept a1");
-    p.run(&db, &["db", "verify"]).code(1).stdout_has("edited");
-    p.run(&db, &["db", "verify", "--accept", "a1"]).ok();
-    p.run(&db, &["db", "check"]).ok();
+    p.run(db, &["db", "verify"]).code(1).stdout_has("edited");
+    p.run(db, &["db", "verify", "--accept", "a1"]).ok();
+    p.run(db, &["db", "check"]).ok();
     }
 }
 
@@ -288,8 +288,8 @@ both_backends! {
     p.chain(&["a1"]);
     p.rev("b1", &["a1"], "SELECT 1;", None);
     p.rev("c1", &["a1"], "SELECT 1;", None);
-    p.run(&db, &["db", "upgrade", "a1"]).ok();
-    let r = p.run(&db, &["db", "check", "--format", "json"]);
+    p.run(db, &["db", "upgrade", "a1"]).ok();
+    let r = p.run(db, &["db", "check", "--format", "json"]);
     r.code(1);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let kinds: Vec<&str> = v["findings"]
@@ -307,8 +307,8 @@ both_backends! {
     fn history_records_checksums_and_downgrade_sql(db) {
     let p = Project::new();
     p.chain(&["a1"]);
-    p.run(&db, &["db", "upgrade"]).ok();
-    p.run(&db, &["db", "downgrade", "base"]).ok();
+    p.run(db, &["db", "upgrade"]).ok();
+    p.run(db, &["db", "downgrade", "base"]).ok();
     let rows = db.rows("SELECT revision, direction, CAST(length(checksum) AS TEXT), downgrade_sql FROM alembic_version_history ORDER BY id");
     assert_eq!(rows[0][..4], ["a1", "upgrade", "64", "DROP TABLE t_a1;\n"]);
     assert_eq!(rows[1][..2], ["a1", "downgrade"]);
@@ -361,8 +361,8 @@ both_backends! {
     fn no_op_upgrade_does_not_create_history_rows(db) {
     let p = Project::new();
     p.chain(&["a1"]);
-    p.run(&db, &["db", "upgrade"]).ok();
-    let r = p.run(&db, &["db", "upgrade"]);
+    p.run(db, &["db", "upgrade"]).ok();
+    let r = p.run(db, &["db", "upgrade"]);
     r.ok();
     assert!(r.steps().is_empty());
     assert_eq!(
@@ -376,7 +376,7 @@ both_backends! {
     fn dry_run_changes_nothing(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);
-    p.run(&db, &["db", "upgrade", "--dry-run"])
+    p.run(db, &["db", "upgrade", "--dry-run"])
         .ok()
         .stderr_has("Would run upgrade a1 -> a2");
     assert!(!db.table_exists("alembic_version"));
@@ -418,7 +418,7 @@ fn no_op_upgrade_is_one_round_trip_and_takes_no_lock() {
 both_backends! {
     fn single_transaction_writes_the_version_row_once_with_alembics_result(db) {
     let p = example();
-    p.run(&db, &["db", "upgrade", "heads"]).ok();
+    p.run(db, &["db", "upgrade", "heads"]).ok();
     assert_eq!(db.versions(), ["7b0000000009"]);
     // Per-migration mode writes as it goes and ends the same.
     let db2 = match db.kind() {
@@ -437,19 +437,19 @@ both_backends! {
     fn downgrade_uses_the_stored_sql_when_the_file_is_gone(db) {
     let p = Project::new();
     p.chain(&["a1", "a2", "a3"]);
-    p.run(&db, &["db", "upgrade"]).ok();
+    p.run(db, &["db", "upgrade"]).ok();
     std::fs::remove_file(p.versions().join("a3_rev_a3.sql")).unwrap();
     // Reading commands say what is wrong; the downgrade recovers.
-    p.run(&db, &["db", "upgrade"])
+    p.run(db, &["db", "upgrade"])
         .code(1)
         .stderr_has("Can't locate revision identified by 'a3'");
-    let r = p.run(&db, &["db", "downgrade", "-1"]);
+    let r = p.run(db, &["db", "downgrade", "-1"]);
     r.ok().stderr_has(
         "Revision a3 has no file; its downgrade uses the SQL stored in alembic_version_history",
     );
     assert_eq!(r.steps(), ["downgrade a3 -> a2, rev a3"]);
     assert_eq!(db.versions(), ["a2"]);
     assert!(!db.table_exists("t_a3"));
-    p.run(&db, &["db", "check"]).ok();
+    p.run(db, &["db", "check"]).ok();
     }
 }
