@@ -131,8 +131,13 @@ pub fn findings(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> V
             out.push(Finding {
                 kind: "failed",
                 message: format!(
-                    "revision {rev} failed part-way outside a transaction (recorded {}); repair the database by hand, then record the outcome with `dapp db stamp`",
-                    h.finished_at
+                    "revision {rev} failed part-way outside a transaction (recorded {}){}; repair the database by hand, then run `dapp db resolve {rev} --rolled-back` or `--applied`",
+                    h.finished_at,
+                    h.message
+                        .as_deref()
+                        .and_then(|m| m.split_once(" -- FAILED: "))
+                        .map(|(_, d)| format!(": {d}"))
+                        .unwrap_or_default()
                 ),
                 revisions: vec![(*rev).to_owned()],
             });

@@ -206,6 +206,15 @@ Examples:
   dapp db startup --verify-only --wait 5m -- gunicorn app:app
   dapp db startup --log-format json")]
     Startup(StartupArgs),
+    /// Settle a revision that failed part-way outside a transaction, after repairing it by hand
+    #[command(after_help = "\
+A `Transactional: false` revision that fails part-way may leave some of its statements applied.
+dapp records the failure, and `upgrade` and `startup` refuse to run it again until you have
+looked. Repair the database by hand, then:
+  dapp db resolve REV --rolled-back   you undid what ran; the next upgrade runs it again
+  dapp db resolve REV --applied       you completed it; it is recorded as applied
+`dapp db check` lists such revisions. `dapp db upgrade --force` re-runs one instead.")]
+    Resolve(ResolveArgs),
     /// Convert an Alembic / Flask-Migrate migrations folder into dapp SQL revisions, same ids
     #[command(after_help = "\
 Each Python revision's header is read without running Python; its SQL comes from Alembic's
@@ -278,6 +287,10 @@ pub struct UpgradeArgs {
     /// Accepted for compatibility with Flask-Migrate; ignored
     #[arg(long, hide = true)]
     pub tag: Option<String>,
+    /// Run even though a revision failed part-way outside a transaction last time (after you
+    /// repaired what it left); it runs again from its first statement
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }
@@ -403,6 +416,23 @@ pub struct VerifyArgs {
     /// Record the file's current checksum for this revision (a deliberate edit)
     #[arg(long, value_name = "REV")]
     pub accept: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The revision that failed
+    #[arg(value_name = "REV")]
+    pub revision: String,
+    /// You completed what it left undone: record it as applied
+    #[arg(
+        long,
+        conflicts_with = "rolled_back",
+        required_unless_present = "rolled_back"
+    )]
+    pub applied: bool,
+    /// You undid what it did: the next upgrade runs it again
+    #[arg(long)]
+    pub rolled_back: bool,
 }
 
 #[derive(Debug, Args)]

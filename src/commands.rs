@@ -46,6 +46,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
     let config = Config::load(&o, inv.env, &inv.cwd)?;
     let mut ctx = Ctx {
         config,
+        force: false,
         format: db.global.format,
         io,
         env: inv.env,
@@ -62,7 +63,11 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Current(a) if a.fleet.all => ctx.fleet(Action::Current, "heads", &a.fleet),
         DbCommand::Current(a) => ctx.block_on(|c| Box::pin(c.current(a.verbose))),
         DbCommand::Upgrade(a) if a.fleet.all => ctx.fleet(Action::Upgrade, &a.revision, &a.fleet),
-        DbCommand::Upgrade(a) => ctx.migrate_db(MoveKind::Up, &a.revision, a.sql, a.dry_run),
+        DbCommand::Upgrade(a) => {
+            ctx.force = a.force;
+            ctx.migrate_db(MoveKind::Up, &a.revision, a.sql, a.dry_run)
+        }
+        DbCommand::Resolve(a) => ctx.resolve(&a.revision, a.applied),
         DbCommand::Downgrade(a) => ctx.migrate_db(MoveKind::Down, &a.revision, a.sql, a.dry_run),
         DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
         DbCommand::Check(a) if a.fleet.all => ctx.fleet(Action::Check, "heads", &a.fleet),
@@ -94,6 +99,8 @@ enum MoveKind {
 
 pub(crate) struct Ctx<'a, 'io> {
     pub(crate) config: Config,
+    /// `upgrade --force`.
+    force: bool,
     format: Format,
     pub(crate) io: &'a mut Io<'io>,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
@@ -207,6 +214,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             lock_timeout_set: self.config.lock_timeout.is_some(),
             host: hostname(self.env),
             search_path: None,
+            force: self.force,
             allow_unknown_rows,
         }
     }
@@ -862,6 +870,42 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 Ok(())
             }
         }
+    }
+
+    fn resolve(&mut self, revision: &str, applied: bool) -> Result<(), Error> {
+        let g = self.graph()?;
+        let t: Target = revision.parse()?;
+        let found = g.resolve_target(&t)?;
+        let [rev] = found[..] else {
+            return Err(Error::Usage(format!(
+                "`{revision}` names {} revisions; name one",
+                found.len()
+            )));
+        };
+        let opts = self.engine_options(false);
+        let format = self.format;
+        let heads = block_on(async {
+            let db = self.connect().await?;
+            let mut e = Engine::new(db, &g, opts);
+            let mut reporter = Reporter::new(&mut *self.io.err, format);
+            let mut on = |ev: Event<'_>| reporter.event(ev);
+            Ok(e.resolve(rev, applied, &mut on).await?)
+        })?;
+        self.log(&format!(
+            "INFO  [dapp] Revision {} recorded as {}; version table: {}",
+            g.node(rev).id(),
+            if applied {
+                "applied"
+            } else {
+                "rolled back (the next upgrade runs it)"
+            },
+            if heads.is_empty() {
+                "(empty)".to_owned()
+            } else {
+                heads.join(", ")
+            }
+        ));
+        Ok(())
     }
 
     async fn check(&mut self) -> Result<(), Error> {

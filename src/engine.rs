@@ -47,6 +47,14 @@ pub enum EngineError {
         what: String,
         found: u64,
     },
+    #[error("revision {revision} failed part-way outside a transaction ({when}): {detail}\n  The database may hold part of it. Nothing was run now. Repair it by hand, then either\n    dapp db resolve {revision} --rolled-back   (you undid what ran: the next upgrade runs it again)\n    dapp db resolve {revision} --applied       (you finished it by hand: it is recorded as applied)\n  or run `dapp db upgrade --force` to run it again from its first statement")]
+    Dirty {
+        revision: String,
+        when: String,
+        detail: String,
+    },
+    #[error("revision {revision} has no failed run to resolve: its last recorded step {last}")]
+    NothingToResolve { revision: String, last: String },
     #[error(transparent)]
     Plan(#[from] PlanError),
 }
@@ -118,6 +126,8 @@ pub struct EngineOptions {
     /// unqualified names land in it (`--all` with tenant schemas). Set once, under the lock,
     /// only when there is something to run.
     pub search_path: Option<String>,
+    /// Run even when a revision to apply failed part-way outside a transaction last time.
+    pub force: bool,
 }
 
 /// Something worth telling the user while a run goes on.
@@ -271,6 +281,128 @@ impl<'g, B: Backend> Engine<'g, B> {
         Ok(report)
     }
 
+    /// Refuses a plan that would run a revision whose last recorded run failed part-way outside
+    /// a transaction: the database may hold part of it (one round trip, only when migrating).
+    async fn refuse_dirty(&mut self, plan: &Plan) -> Result<(), EngineError> {
+        let history = self.history().await?;
+        for step in &plan.steps {
+            let Some(r) = step.revision() else { continue };
+            let id = self.graph.node(r).id();
+            let last = history
+                .iter()
+                .rev()
+                .find(|h| h.revision == id && h.direction != "stamp");
+            if let Some(h) = last.filter(|h| !h.success) {
+                return Err(EngineError::Dirty {
+                    revision: id.to_owned(),
+                    when: h.finished_at.clone(),
+                    detail: h
+                        .message
+                        .as_deref()
+                        .and_then(|m| m.split_once(FAILURE_MARK).map(|(_, d)| d.to_owned()))
+                        .unwrap_or_else(|| "no detail recorded".into()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `dapp db resolve REV --applied | --rolled-back`: settles a revision whose last run failed
+    /// part-way outside a transaction, under the lock. Applied: the version rows move as its
+    /// upgrade would have moved them and a successful upgrade is recorded (with its checksum).
+    /// Rolled back: the version rows stay and a `resolved` row clears the failure.
+    pub async fn resolve(
+        &mut self,
+        rev: usize,
+        applied: bool,
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Vec<String>, EngineError> {
+        self.lock(on).await?;
+        let result = self.resolve_locked(rev, applied).await;
+        let unlocked = self.backend.unlock(self.opts.tables.lock_key()).await;
+        let heads = result?;
+        unlocked.map_err(|source| EngineError::Database {
+            doing: "releasing the migration lock".into(),
+            source,
+        })?;
+        Ok(heads)
+    }
+
+    async fn resolve_locked(
+        &mut self,
+        rev: usize,
+        applied: bool,
+    ) -> Result<Vec<String>, EngineError> {
+        let id = self.graph.node(rev).id().to_owned();
+        let history = self.history().await?;
+        let last = history
+            .iter()
+            .rev()
+            .find(|h| h.revision == id && h.direction != "stamp");
+        match last {
+            Some(h) if !h.success => {}
+            Some(h) => {
+                return Err(EngineError::NothingToResolve {
+                    revision: id,
+                    last: format!("({}, {}) succeeded", h.direction, h.finished_at),
+                })
+            }
+            None => {
+                return Err(EngineError::NothingToResolve {
+                    revision: id,
+                    last: "does not exist".into(),
+                })
+            }
+        }
+        let rows = self.rows().await?.unwrap_or_default();
+        let current = self.resolve_rows(&rows)?;
+        let mut sql = String::from("BEGIN;\n");
+        let mut heads = rows.clone();
+        let step;
+        if applied {
+            let plan = crate::plan::stamp(
+                self.graph,
+                &current,
+                &[crate::target::Target::revision(&id)],
+                false,
+            )?;
+            for st in &plan.steps {
+                let _ = self.row_sql(&st.ops, &mut sql);
+                crate::plan::apply_ops(&mut heads, &st.ops);
+            }
+            step = Step {
+                kind: StepKind::Migrate {
+                    rev,
+                    direction: Direction::Up,
+                },
+                from: vec![],
+                to: vec![id.clone()],
+                ops: vec![],
+            };
+            self.history_insert(&step, true, Some(Duration::ZERO), &mut sql);
+        } else {
+            step = Step {
+                kind: StepKind::Stamp,
+                from: vec![],
+                to: vec![id.clone()],
+                ops: vec![],
+            };
+            let h = self.opts.tables.history_table();
+            let [started, finished, _, user] =
+                self.backend.dialect().history_times(Some(Duration::ZERO));
+            sql.push_str(&format!(
+                "INSERT INTO {h} ({HISTORY_COLUMNS}) VALUES ({}, 'resolved', NULL, NULL, NULL, 'marked rolled back by dapp db resolve', true, {started}, {finished}, 0, {user}, {}, {});\n",
+                quote_literal(&id),
+                quote_literal(&self.opts.host),
+                quote_literal(env!("CARGO_PKG_VERSION")),
+            ));
+        }
+        let _ = step;
+        sql.push_str("COMMIT;");
+        self.exec(&sql, "recording the resolution").await?;
+        Ok(heads)
+    }
+
     /// Takes the migration lock, polling with `pg_try_advisory_lock` so that a waiting session
     /// never sits inside a statement (a blocked statement holds a snapshot, and a
     /// `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever).
@@ -332,6 +464,9 @@ impl<'g, B: Backend> Engine<'g, B> {
         };
         let current = self.resolve_rows(&rows)?;
         let plan = planner(&current)?;
+        if exists.1 && !self.opts.force {
+            self.refuse_dirty(&plan).await?;
+        }
         on(Event::Planned {
             steps: plan.steps.len(),
         });
@@ -602,12 +737,31 @@ impl<'g, B: Backend> Engine<'g, B> {
         let ddl = &mut st.ddl;
         let rows = &mut st.rows;
         let (section, body) = self.step_sql(step);
-        for st in statements::split(&body) {
+        let statements = statements::split(&body);
+        let total = statements.len();
+        for (n, st) in statements.into_iter().enumerate() {
             if let Err(e) = self.backend.batch(&st.sql).await {
                 let location = self.locate(step, section, 0, e.position.map(|p| p + st.offset));
-                // Record the failure: part of the revision may have run and stayed.
+                // Record the failure and how far it got: part of the revision may have run
+                // and stayed.
+                let ran = match n {
+                    0 => "none of its statements ran".to_owned(),
+                    1 => "statement 1 ran and stayed".to_owned(),
+                    k => format!("statements 1 to {k} ran and stayed"),
+                };
+                let detail = format!(
+                    "statement {} of {total} failed at {location}: {}; {ran}",
+                    n + 1,
+                    e.message
+                );
                 let mut failed = String::new();
-                self.history_insert(step, false, Some(started.elapsed()), &mut failed);
+                self.history_insert_detail(
+                    step,
+                    false,
+                    Some(started.elapsed()),
+                    Some(&detail),
+                    &mut failed,
+                );
                 let _ = self
                     .backend
                     .batch(&format!("BEGIN;\n{ddl}{failed}COMMIT;"))
@@ -721,20 +875,43 @@ impl<'g, B: Backend> Engine<'g, B> {
         elapsed: Option<Duration>,
         sql: &mut String,
     ) {
+        self.history_insert_detail(step, success, elapsed, None, sql);
+    }
+
+    /// Like `history_insert`, with what went wrong appended to the message of a failed run.
+    fn history_insert_detail(
+        &self,
+        step: &Step,
+        success: bool,
+        elapsed: Option<Duration>,
+        failure: Option<&str>,
+        sql: &mut String,
+    ) {
         sql.push_str(&format!(
             "INSERT INTO {} ({HISTORY_COLUMNS}) VALUES ",
             self.opts.tables.history_table()
         ));
-        self.history_values(step, success, elapsed, sql);
+        self.history_values_detail(step, success, elapsed, failure, sql);
         sql.push_str(";\n");
     }
 
-    /// The `VALUES` tuple of a step's history row.
     fn history_values(
         &self,
         step: &Step,
         success: bool,
         elapsed: Option<Duration>,
+        sql: &mut String,
+    ) {
+        self.history_values_detail(step, success, elapsed, None, sql);
+    }
+
+    /// The `VALUES` tuple of a step's history row.
+    fn history_values_detail(
+        &self,
+        step: &Step,
+        success: bool,
+        elapsed: Option<Duration>,
+        failure: Option<&str>,
         sql: &mut String,
     ) {
         let h = self.opts.tables.history_table();
@@ -780,12 +957,18 @@ impl<'g, B: Backend> Engine<'g, B> {
             lit(checksum.as_deref()),
             lit(downgrade_sql.as_deref()),
             lit(Some(&downs)),
-            lit(Some(&message)),
+            lit(Some(&match failure {
+                Some(f) => format!("{message}{FAILURE_MARK}{f}"),
+                None => message,
+            })),
             quote_literal(&self.opts.host),
             quote_literal(env!("CARGO_PKG_VERSION")),
         ));
     }
 }
+
+/// Separates a failed run's history message from the revision's message.
+const FAILURE_MARK: &str = " -- FAILED: ";
 
 const HISTORY_COLUMNS: &str = "revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version";
 

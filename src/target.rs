@@ -192,6 +192,14 @@ impl Target {
             relative: None,
         }
     }
+    /// A revision named by its full id.
+    pub fn revision(id: &str) -> Self {
+        Target {
+            branch: None,
+            symbol: Some(Symbol::Id(id.to_owned())),
+            relative: None,
+        }
+    }
     /// True for `base` with no branch and no step.
     pub fn is_base(&self) -> bool {
         self.symbol == Some(Symbol::Base) && self.relative.is_none() && self.branch.is_none()

@@ -2,7 +2,7 @@
 
 use crate::support::Project;
 
-const COMMANDS: [&str; 17] = [
+const COMMANDS: [&str; 18] = [
     "init",
     "migrate",
     "merge",
@@ -20,6 +20,7 @@ const COMMANDS: [&str; 17] = [
     "revision",
     "startup",
     "import-alembic",
+    "resolve",
 ];
 
 #[test]

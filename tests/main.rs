@@ -7,6 +7,7 @@ mod alembic_compat;
 mod authoring;
 mod cli;
 mod concurrency;
+mod faults;
 mod fleet;
 mod import_alembic;
 mod migrate;
