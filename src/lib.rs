@@ -26,6 +26,8 @@ pub mod statements;
 pub mod target;
 
 #[cfg(test)]
+mod fuzz_props;
+#[cfg(test)]
 mod testing;
 
 use std::io::Write;

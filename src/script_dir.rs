@@ -31,11 +31,16 @@ pub enum ScriptError {
     NotEmpty { path: PathBuf, entries: String },
     #[error("{path} already exists; choose another --rev-id or message")]
     FileExists { path: PathBuf },
+    #[error("{path} is over {} MB; revision files are limited to that size (is it a data dump? load data with COPY from a file instead, or split the revision)", MAX_FILE_BYTES >> 20)]
+    TooBig { path: PathBuf },
     #[error(transparent)]
     Revision(#[from] RevisionError),
     #[error(transparent)]
     Graph(#[from] GraphError),
 }
+
+/// The largest revision file read (16 MiB): bigger ones are refused, not parsed.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
 
 /// A migrations folder: `script.sql.tmpl` and `versions/`.
 #[derive(Debug, Clone)]
@@ -203,6 +208,9 @@ fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
             let mut filled = 0;
             loop {
                 if filled == buf.len() {
+                    if filled > MAX_FILE_BYTES {
+                        return Err(io::Error::new(io::ErrorKind::FileTooLarge, "too big"));
+                    }
                     buf.resize((buf.len() * 2).max(16 * 1024), 0);
                 }
                 match file.read(&mut buf[filled..]) {
@@ -213,10 +221,16 @@ fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
                 }
             }
         };
-        let filled = read(buf).map_err(|source| ScriptError::Read {
-            path: path.clone(),
-            source,
+        let filled = read(buf).map_err(|source| match source.kind() {
+            io::ErrorKind::FileTooLarge => ScriptError::TooBig { path: path.clone() },
+            _ => ScriptError::Read {
+                path: path.clone(),
+                source,
+            },
         })?;
+        if filled > MAX_FILE_BYTES {
+            return Err(ScriptError::TooBig { path: path.clone() });
+        }
         Ok(Revision::parse_bytes(path, &buf[..filled])?)
     };
     let read_part = |part: &[PathBuf]| -> Result<Vec<Revision>, ScriptError> {

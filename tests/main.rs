@@ -5,6 +5,7 @@ mod support;
 
 mod alembic_compat;
 mod authoring;
+mod bad_input;
 mod cli;
 mod concurrency;
 mod faults;

@@ -1,0 +1,7 @@
+-- msg
+--
+-- Revision ID: a1
+-- Revises:
+
+-- migrate:upgrade
+SELECT 'ÿþ';

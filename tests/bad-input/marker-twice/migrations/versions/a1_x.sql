@@ -1,0 +1,13 @@
+-- msg
+--
+-- Revision ID: a1
+-- Revises: 
+
+-- migrate:upgrade
+SELECT 1;
+
+-- migrate:downgrade
+SELECT 1;
+
+-- migrate:upgrade
+SELECT 2;

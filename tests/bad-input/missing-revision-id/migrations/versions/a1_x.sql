@@ -1,0 +1,6 @@
+-- msg
+--
+-- Revises:
+
+-- migrate:upgrade
+SELECT 1;

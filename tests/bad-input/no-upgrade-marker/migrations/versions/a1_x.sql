@@ -1,0 +1,6 @@
+-- msg
+--
+-- Revision ID: a1
+-- Revises:
+
+SELECT 1;
