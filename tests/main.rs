@@ -14,3 +14,4 @@ mod import_alembic;
 mod migrate;
 mod sqlite;
 mod startup;
+mod tls;

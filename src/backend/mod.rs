@@ -5,6 +5,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub mod tls;
 
 use std::fmt;
 

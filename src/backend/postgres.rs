@@ -77,16 +77,24 @@ pub fn pool(
     opts: &ConnectOptions,
     size: usize,
 ) -> Result<deadpool_postgres::Pool, BackendError> {
-    let cfg = session_config(url, opts)?;
-    let mgr = deadpool_postgres::Manager::from_config(
-        cfg,
-        NoTls,
-        // A session goes back to the pool as it came: RESET ALL (search_path), advisory locks
-        // released. A session left in a failed transaction fails this and is replaced.
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Clean,
-        },
-    );
+    let tls = super::tls::split(url)?;
+    let mut cfg = session_config(&tls.url, opts)?;
+    // A session goes back to the pool as it came: RESET ALL (search_path), advisory locks
+    // released. A session left in a failed transaction fails this and is replaced.
+    let mc = || deadpool_postgres::ManagerConfig {
+        recycling_method: deadpool_postgres::RecyclingMethod::Clean,
+    };
+    let mgr = match super::tls::client_config(&tls)? {
+        None => {
+            cfg.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            deadpool_postgres::Manager::from_config(cfg, NoTls, mc())
+        }
+        Some(c) => {
+            cfg.ssl_mode(ssl_mode(tls.mode));
+            let connector = tokio_postgres_rustls::MakeRustlsConnect::new(c);
+            deadpool_postgres::Manager::from_config(cfg, connector, mc())
+        }
+    };
     deadpool_postgres::Pool::builder(mgr)
         .max_size(size.max(1))
         .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -106,18 +114,51 @@ impl Postgres {
     /// Connects. `url` must be a `postgres://` URL (see `DatabaseUrl::postgres_url`); errors
     /// never contain the password.
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Postgres, BackendError> {
-        let cfg = session_config(url, opts)?;
-        let (client, connection) = cfg.connect(NoTls).await.map_err(|e| {
+        let tls = super::tls::split(url)?;
+        let mut cfg = session_config(&tls.url, opts)?;
+        let failed = |e: tokio_postgres::Error| {
             let db_error = e.as_db_error().is_some();
             let mut e = convert(e);
-            // Refused, unresolvable or silent: the server is not there (yet).
-            e.connection_lost |= !db_error;
+            // Refused, unresolvable or silent: the server is not there (yet). A TLS failure
+            // (a certificate, a server without TLS) is not cured by waiting.
+            let tls_failure = ["TLS", "certificate", "tls"]
+                .iter()
+                .any(|w| e.message.contains(w));
+            e.connection_lost |= !db_error && !tls_failure;
+            if tls_failure {
+                e.connection_lost = false;
+                e.hint = Some(format!(
+                    "sslmode={} was asked for; check the server's certificate and sslrootcert, or use sslmode=require to encrypt without checking",
+                    mode_name(tls.mode)
+                ));
+            }
             e
-        })?;
-        let task = tokio::spawn(async move {
-            // The error (if any) surfaces on the next client call as a closed connection.
-            let _ = connection.await;
-        });
+        };
+        let task = match super::tls::client_config(&tls)? {
+            None => {
+                cfg.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                let (client, connection) = cfg.connect(NoTls).await.map_err(failed)?;
+                (
+                    client,
+                    tokio::spawn(async move {
+                        // The error (if any) surfaces on the next client call as a closed connection.
+                        let _ = connection.await;
+                    }),
+                )
+            }
+            Some(c) => {
+                cfg.ssl_mode(ssl_mode(tls.mode));
+                let connector = tokio_postgres_rustls::MakeRustlsConnect::new(c);
+                let (client, connection) = cfg.connect(connector).await.map_err(failed)?;
+                (
+                    client,
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    }),
+                )
+            }
+        };
+        let (client, task) = task;
         Ok(Postgres {
             client: Conn::Owned(client),
             task: Some(task),
@@ -166,6 +207,26 @@ impl Postgres {
             }
         }
         Ok(out)
+    }
+}
+
+fn ssl_mode(m: super::tls::SslMode) -> tokio_postgres::config::SslMode {
+    use super::tls::SslMode as M;
+    match m {
+        M::Disable => tokio_postgres::config::SslMode::Disable,
+        M::Prefer => tokio_postgres::config::SslMode::Prefer,
+        M::Require | M::VerifyCa | M::VerifyFull => tokio_postgres::config::SslMode::Require,
+    }
+}
+
+fn mode_name(m: super::tls::SslMode) -> &'static str {
+    use super::tls::SslMode as M;
+    match m {
+        M::Disable => "disable",
+        M::Prefer => "prefer",
+        M::Require => "require",
+        M::VerifyCa => "verify-ca",
+        M::VerifyFull => "verify-full",
     }
 }
 
