@@ -47,6 +47,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
     let mut ctx = Ctx {
         config,
         force: false,
+        lease_holder: crate::backend::lease::new_holder_id(),
         format: db.global.format,
         io,
         env: inv.env,
@@ -101,6 +102,8 @@ pub(crate) struct Ctx<'a, 'io> {
     pub(crate) config: Config,
     /// `upgrade --force`.
     force: bool,
+    /// This run's id as a lease holder (`lock = "table"`).
+    pub(crate) lease_holder: String,
     format: Format,
     pub(crate) io: &'a mut Io<'io>,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
@@ -197,6 +200,38 @@ impl<'a, 'io> Ctx<'a, 'io> {
             .map_err(failed)
     }
 
+    /// With `lock = "table"`: a task that renews this run's lease every third of its length
+    /// from a second connection, so a long migration keeps it and a crashed one loses it.
+    /// Renewing is a no-op until the lease is taken. Abort the handle when the run ends.
+    pub(crate) fn heartbeat(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.config.lock != crate::config::LockMode::Table {
+            return None;
+        }
+        let url = self.config.database_url().ok()?;
+        if url.sqlite_path().is_some() {
+            return None;
+        }
+        let opts = ConnectOptions {
+            connect_timeout: Some(Duration::from_secs(10)),
+            statement_timeout: None,
+            lock_timeout: None,
+        };
+        let t = self.tables();
+        let key = t.lock_key();
+        let holder = self.lease_holder.clone();
+        let lease = self.config.lock_lease;
+        Some(tokio::spawn(async move {
+            let Ok(mut pg) = Postgres::connect(&url.postgres_url(), &opts).await else {
+                return;
+            };
+            let sql = crate::backend::lease::renew_sql(&t, key, &holder, lease);
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let _ = pg.query(&sql).await;
+            }
+        }))
+    }
+
     /// The dialect of `--sql` output: SQLite's when the configured URL is a SQLite one.
     fn offline_dialect(&self) -> crate::backend::Dialect {
         match self.config.database_url() {
@@ -215,6 +250,12 @@ impl<'a, 'io> Ctx<'a, 'io> {
             host: hostname(self.env),
             search_path: None,
             force: self.force,
+            lease: (self.config.lock == crate::config::LockMode::Table).then(|| {
+                crate::engine::LeaseOptions {
+                    holder: self.lease_holder.clone(),
+                    duration: self.config.lock_lease,
+                }
+            }),
             allow_unknown_rows,
         }
     }
@@ -818,11 +859,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     fast_path: true,
                 });
             }
+            let beat = self.heartbeat();
             let mut reporter = Reporter::new(&mut *self.io.err, format);
             let report = {
                 let mut on = |ev: Event<'_>| reporter.event(ev);
                 e.run(planner, &mut on).await
             };
+            if let Some(b) = beat {
+                b.abort();
+            }
             drop(reporter);
             let report = report?;
             if debug {

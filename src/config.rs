@@ -28,11 +28,13 @@ pub const ENV_LOCK_RETRIES: &str = "DAPP_LOCK_RETRIES";
 pub const ENV_STARTUP_WAIT: &str = "DAPP_STARTUP_WAIT";
 pub const ENV_ENVIRONMENT: &str = "DAPP_ENV";
 pub const ENV_DATABASES: &str = "DAPP_DATABASES";
+pub const ENV_LOCK: &str = "DAPP_LOCK";
+pub const ENV_LOCK_LEASE: &str = "DAPP_LOCK_LEASE";
 pub const ENV_TENANT_SCHEMAS: &str = "DAPP_TENANT_SCHEMAS";
 pub const ENV_TENANT_SCHEMAS_QUERY: &str = "DAPP_TENANT_SCHEMAS_QUERY";
 
 /// Every key of the file, with its environment variable.
-const KEYS: [(&str, &str); 15] = [
+const KEYS: [(&str, &str); 17] = [
     ("database_url", ENV_DATABASE_URL),
     ("script_location", ENV_SCRIPT_LOCATION),
     ("version_table", ENV_VERSION_TABLE),
@@ -48,7 +50,18 @@ const KEYS: [(&str, &str); 15] = [
     ("databases", ENV_DATABASES),
     ("tenant_schemas", ENV_TENANT_SCHEMAS),
     ("tenant_schemas_query", ENV_TENANT_SCHEMAS_QUERY),
+    ("lock", ENV_LOCK),
+    ("lock_lease", ENV_LOCK_LEASE),
 ];
+
+/// How the migration lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// A session-level advisory lock (the default).
+    Advisory,
+    /// A lease row in `dapp_migrate_lock`, for PgBouncer in transaction pooling mode.
+    Table,
+}
 
 /// How `--all` finds tenant schemas in each database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +175,10 @@ pub struct Config {
     /// `tenant_schemas` / `tenant_schemas_query`: each database's tenant schemas, each a target
     /// with its own version table.
     pub tenant_schemas: Option<TenantSchemas>,
+    /// `lock`: advisory (default) or table.
+    pub lock: LockMode,
+    /// `lock_lease`: how long a lease row holds without renewal (table mode).
+    pub lock_lease: Duration,
     url: UrlSetting,
 }
 
@@ -203,6 +220,8 @@ impl fmt::Debug for Config {
                     .collect::<Vec<_>>(),
             )
             .field("tenant_schemas", &self.tenant_schemas)
+            .field("lock", &self.lock)
+            .field("lock_lease", &self.lock_lease)
             .finish()
     }
 }
@@ -599,6 +618,25 @@ pub fn resolve(
         (None, Some(q)) => Some(TenantSchemas::Query(q)),
         (None, None) => None,
     };
+    let lock = match pick("lock", None) {
+        Some(raw) => {
+            let source = raw.source.clone();
+            match string("lock", raw)?.as_str() {
+                "advisory" => LockMode::Advisory,
+                "table" => LockMode::Table,
+                other => {
+                    return Err(ConfigError::BadValue {
+                        key: "lock".into(),
+                        origin: source,
+                        reason: format!("expected \"advisory\" or \"table\", not `{other}`"),
+                    })
+                }
+            }
+        }
+        None => LockMode::Advisory,
+    };
+    let lock_lease = duration("lock_lease", None, Some(Duration::from_secs(60)))?
+        .unwrap_or(Duration::from_secs(60));
     Ok(Config {
         file: file.map(Path::to_path_buf),
         root,
@@ -615,6 +653,8 @@ pub fn resolve(
         environment,
         databases,
         tenant_schemas,
+        lock,
+        lock_lease,
         url,
     })
 }

@@ -128,6 +128,16 @@ pub struct EngineOptions {
     pub search_path: Option<String>,
     /// Run even when a revision to apply failed part-way outside a transaction last time.
     pub force: bool,
+    /// `lock = "table"`: a lease row instead of an advisory lock.
+    pub lease: Option<LeaseOptions>,
+}
+
+/// The lease-row lock (see `backend::lease`).
+#[derive(Debug, Clone)]
+pub struct LeaseOptions {
+    /// This run's holder id.
+    pub holder: String,
+    pub duration: Duration,
 }
 
 /// Something worth telling the user while a run goes on.
@@ -272,7 +282,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
         self.lock(on).await?;
         let result = self.run_locked(planner, on).await;
-        let unlocked = self.backend.unlock(self.opts.tables.lock_key()).await;
+        let unlocked = self.unlock_now(self.opts.tables.lock_key()).await;
         let report = result?;
         unlocked.map_err(|source| EngineError::Database {
             doing: "releasing the migration lock".into(),
@@ -319,7 +329,7 @@ impl<'g, B: Backend> Engine<'g, B> {
     ) -> Result<Vec<String>, EngineError> {
         self.lock(on).await?;
         let result = self.resolve_locked(rev, applied).await;
-        let unlocked = self.backend.unlock(self.opts.tables.lock_key()).await;
+        let unlocked = self.unlock_now(self.opts.tables.lock_key()).await;
         let heads = result?;
         unlocked.map_err(|source| EngineError::Database {
             doing: "releasing the migration lock".into(),
@@ -403,6 +413,74 @@ impl<'g, B: Backend> Engine<'g, B> {
         Ok(heads)
     }
 
+    async fn try_lock_once(&mut self, key: i64) -> Result<bool, BackendError> {
+        let Some(l) = self.opts.lease.clone() else {
+            return self.backend.try_lock(key).await;
+        };
+        let t = self.opts.tables.clone();
+        let sql =
+            crate::backend::lease::acquire_sql(&t, key, &l.holder, &self.opts.host, l.duration);
+        match self.backend.query(&sql).await {
+            Ok(rows) => Ok(!rows.is_empty()),
+            Err(e) if e.is_missing_table() => {
+                if let Some(s) = &t.schema {
+                    let _ = self
+                        .backend
+                        .batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s)))
+                        .await;
+                }
+                // Two first runs may race to create it: whoever loses finds it there.
+                if let Err(e) = self
+                    .backend
+                    .batch(&crate::backend::lease::create_sql(&t))
+                    .await
+                {
+                    if !matches!(e.code.as_deref(), Some("23505") | Some("42P07")) {
+                        return Err(e);
+                    }
+                }
+                Ok(!self.backend.query(&sql).await?.is_empty())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn lock_holder_now(&mut self, key: i64) -> Result<Option<LockHolder>, BackendError> {
+        if self.opts.lease.is_none() {
+            return self.backend.lock_holder(key).await;
+        }
+        let sql = crate::backend::lease::holder_sql(&self.opts.tables, key);
+        let rows = match self.backend.query(&sql).await {
+            Ok(r) => r,
+            Err(e) if e.is_missing_table() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(rows.into_iter().next().map(|r| {
+            let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+            LockHolder {
+                pid: get(0).parse().unwrap_or(0),
+                application_name: format!("dapp-migrate lease until {}", get(3)),
+                client: get(1),
+                since: get(2),
+                state: "holding".into(),
+            }
+        }))
+    }
+
+    async fn unlock_now(&mut self, key: i64) -> Result<(), BackendError> {
+        let Some(l) = self.opts.lease.clone() else {
+            return self.backend.unlock(key).await;
+        };
+        self.backend
+            .batch(&crate::backend::lease::release_sql(
+                &self.opts.tables,
+                key,
+                &l.holder,
+            ))
+            .await
+            .map(|_| ())
+    }
+
     /// Takes the migration lock, polling with `pg_try_advisory_lock` so that a waiting session
     /// never sits inside a statement (a blocked statement holds a snapshot, and a
     /// `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever).
@@ -416,7 +494,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             source,
         };
         loop {
-            if self.backend.try_lock(key).await.map_err(db)? {
+            if self.try_lock_once(key).await.map_err(db)? {
                 if started.elapsed() > Duration::from_millis(1) && next_report > Duration::ZERO {
                     on(Event::LockAcquired {
                         waited: started.elapsed(),
@@ -426,11 +504,11 @@ impl<'g, B: Backend> Engine<'g, B> {
             }
             let waited = started.elapsed();
             if waited >= self.opts.lock_wait {
-                let holder = self.backend.lock_holder(key).await.map_err(db)?;
+                let holder = self.lock_holder_now(key).await.map_err(db)?;
                 return Err(EngineError::LockTimeout { waited, holder });
             }
             if waited >= next_report {
-                let holder = self.backend.lock_holder(key).await.map_err(db)?;
+                let holder = self.lock_holder_now(key).await.map_err(db)?;
                 on(Event::LockWaiting {
                     holder: holder.as_ref(),
                     waited,

@@ -576,6 +576,7 @@ impl Ctx<'_, '_> {
         // Engine events become log lines as they come; `migrating` turns true once the
         // plan is made under the lock: from then on a signal cancels instead of dropping.
         let migrating = Cell::new(false);
+        let beat = self.heartbeat();
         let out = RefCell::new(&mut *self.io.out);
         let emit = |level: Level, msg: String, fields: serde_json::Value| {
             let line = log.line(level, &msg, fields);
@@ -662,6 +663,9 @@ impl Ctx<'_, '_> {
                 }
             }
         };
+        if let Some(b) = beat {
+            b.abort();
+        }
         let report = match result {
             Ok(Ok(report)) => report,
             Ok(Err(e)) => {

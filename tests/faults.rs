@@ -34,7 +34,7 @@ fn slow_project() -> Project {
     p
 }
 
-const SLEEPING: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND query LIKE '%pg_sleep(30)%' AND state = 'active'";
+const SLEEPING: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active'";
 
 #[test]
 fn kill_9_mid_revision_rolls_back_releases_the_lock_and_a_rerun_applies_everything() {
@@ -89,7 +89,7 @@ fn a_terminated_session_is_a_clear_failure_with_consistent_state_and_a_rerun_suc
         .stderr(Stdio::piped());
     let child = c.spawn().expect("spawn");
     wait_for(&db, SLEEPING);
-    db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dapp-migrate'");
+    db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()");
     let r = Run::from(child.wait_with_output().expect("wait"));
     r.code(1)
         .stderr_has("Migration failed: upgrade a2 -> a3, rev a3")

@@ -11,6 +11,7 @@ mod concurrency;
 mod faults;
 mod fleet;
 mod import_alembic;
+mod lease;
 mod migrate;
 mod sqlite;
 mod startup;

@@ -351,7 +351,7 @@ fn sigterm_while_waiting_for_the_lock_applies_nothing() {
     let child = spawn(startup(&p, &db, &[], &["--", "true"]));
     wait_for_row(
         &db,
-        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dapp-migrate'",
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()",
     );
     thread::sleep(Duration::from_millis(300));
     signal(&child, "TERM");
@@ -375,7 +375,7 @@ fn sigterm_during_a_migration_cancels_it_on_the_server_and_rolls_back() {
     let child = spawn(startup(&p, &db, &[], &["--", "true"]));
     wait_for_row(
         &db,
-        "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND application_name = 'dapp-migrate'",
+        "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND application_name = 'dapp-migrate' AND datname = current_database()",
     );
     let started = Instant::now();
     signal(&child, "TERM");

@@ -3,6 +3,7 @@
 //! The engine (`engine.rs`) owns the policy — when to lock, what to re-read, what to do on
 //! failure; a backend only carries out primitives, each in as few round trips as it can.
 
+pub mod lease;
 pub mod postgres;
 pub mod sqlite;
 pub mod tls;
