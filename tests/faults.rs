@@ -341,3 +341,146 @@ fn a_read_only_role_can_run_current_check_and_sql() {
     Run::from(c.output().expect("run")).ok();
     db.exec(&format!("DROP OWNED BY {role}; DROP ROLE {role};"));
 }
+
+/// A PostgreSQL cluster of the test's own (Debian's pg_createcluster), on a free port, so the
+/// test can stop and restart a server without disturbing the others; dropped afterwards.
+struct PrivateCluster {
+    version: String,
+    name: String,
+    port: u16,
+}
+
+impl PrivateCluster {
+    fn create() -> PrivateCluster {
+        let version = std::fs::read_dir("/etc/postgresql")
+            .expect("/etc/postgresql: these tests need Debian's PostgreSQL cluster tools")
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .max_by_key(|v| v.parse::<u32>().unwrap_or(0))
+            .expect("a PostgreSQL version");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let name = format!("dapp_fault_{}", std::process::id());
+        let ok = std::process::Command::new("pg_createcluster")
+            .args([
+                &version,
+                &name,
+                "-p",
+                &port.to_string(),
+                "--start",
+                "--",
+                "--auth=trust",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("pg_createcluster")
+            .success();
+        assert!(ok, "pg_createcluster failed");
+        PrivateCluster {
+            version,
+            name,
+            port,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn ctl(&self, action: &str) {
+        let ok = std::process::Command::new("pg_ctlcluster")
+            .args([
+                "--skip-systemctl-redirect",
+                &self.version,
+                &self.name,
+                action,
+                "-m",
+                "fast",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("pg_ctlcluster")
+            .success();
+        assert!(ok, "pg_ctlcluster {action} failed");
+    }
+
+    fn rows(&self, sql: &str) -> Vec<String> {
+        let mut c = postgres::Client::connect(&self.url(), postgres::NoTls).expect("connect");
+        c.simple_query(sql)
+            .expect(sql)
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pg_dropcluster")
+            .args([&self.version, &self.name, "--stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn a_server_restart_mid_run_is_a_clear_failure_and_a_rerun_succeeds() {
+    let pg = PrivateCluster::create();
+    let p = slow_project();
+    let mut c = p.cmd(&["db", "upgrade"]);
+    c.env("DATABASE_URL", pg.url())
+        .env("DAPP_TRANSACTION_PER_MIGRATION", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().expect("spawn");
+    let until = Instant::now() + Duration::from_secs(20);
+    while pg.rows(SLEEPING).is_empty() {
+        assert!(Instant::now() < until, "the slow revision never started");
+        thread::sleep(Duration::from_millis(50));
+    }
+    pg.ctl("restart");
+    let r = Run::from(child.wait_with_output().expect("wait"));
+    r.code(1)
+        .stderr_has("Migration failed: upgrade a2 -> a3, rev a3")
+        .stderr_has("applied and committed: upgrade  -> a1, rev a1, upgrade a1 -> a2, rev a2");
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    // After the restart: the committed steps, and only those, in both tables.
+    assert_eq!(pg.rows("SELECT version_num FROM alembic_version"), ["a2"]);
+    assert_eq!(
+        pg.rows("SELECT revision FROM alembic_version_history WHERE success ORDER BY id"),
+        ["a1", "a2"]
+    );
+    assert_eq!(pg.rows("SELECT to_regclass('t_a3') IS NULL"), ["t"]);
+    let path = p.versions().join("a3_rev_a3.sql");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace("pg_sleep(30)", "pg_sleep(0)")).expect("write");
+    let mut c = p.cmd(&["db", "upgrade"]);
+    c.env("DATABASE_URL", pg.url());
+    Run::from(c.output().expect("run")).ok();
+    assert_eq!(pg.rows("SELECT version_num FROM alembic_version"), ["a3"]);
+
+    // A server that is down when a replica starts: startup waits for it, then migrates.
+    pg.ctl("stop");
+    let p2 = Project::new();
+    p2.chain(&["b1"]);
+    let mut c = p2.cmd(&["db", "startup", "--wait", "30s", "--", "true"]);
+    c.env("DATABASE_URL", pg.url());
+    c.env("DAPP_VERSION_TABLE", "other_version");
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().expect("spawn");
+    thread::sleep(Duration::from_millis(1500));
+    pg.ctl("start");
+    let r = Run::from(child.wait_with_output().expect("wait"));
+    r.ok()
+        .stdout_has("Database not ready (attempt 1)")
+        .stdout_has("Database is up after")
+        .stdout_has("✓ Migrations completed successfully");
+    assert_eq!(pg.rows("SELECT version_num FROM other_version"), ["b1"]);
+}
