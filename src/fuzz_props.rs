@@ -62,9 +62,10 @@ proptest! {
             &env,
             Path::new("/p"),
         );
+        // The password comes from the environment; it may only show if the text itself has it.
         if let Err(e) = r {
             let m = e.to_string();
-            prop_assert!(!m.contains("s3cret"), "{}", m);
+            prop_assert!(text.contains("s3cret") || !m.contains("s3cret"), "{}", m);
         }
     }
 
