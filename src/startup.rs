@@ -416,7 +416,7 @@ impl Ctx<'_, '_> {
                     &planner,
                     jobs,
                     false,
-                    false,
+                    None,
                 ) {
                     Ok(o) => o,
                     Err(e) => {
@@ -466,7 +466,7 @@ impl Ctx<'_, '_> {
             &planner,
             jobs,
             fleet.fail_fast,
-            true,
+            Some(log),
         ) {
             Ok(o) => o,
             Err(e) => {

@@ -244,3 +244,27 @@ fn a_failed_target_leaves_its_pooled_session_clean_for_the_next() {
         ["0"]
     );
 }
+
+#[test]
+fn startup_all_json_logs_are_one_object_per_line() {
+    let db = TestDb::new("fleet_startup_json");
+    schemas(&db, 3);
+    let p = project();
+    let mut c = p.cmd(&["db", "startup", "--all", "--log-format", "json"]);
+    c.env("DATABASE_URL", db.sqlalchemy_url());
+    c.env("DAPP_TENANT_SCHEMAS", "tenant%");
+    let r = Run::from(c.output().expect("run"));
+    r.ok();
+    let objs: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let targets: Vec<&str> = objs.iter().filter_map(|o| o["target"].as_str()).collect();
+    let mut sorted = targets.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["tenant_001", "tenant_002", "tenant_003"]);
+    assert!(objs
+        .iter()
+        .any(|o| o["message"] == "✓ Migrations completed successfully"));
+}

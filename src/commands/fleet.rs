@@ -20,7 +20,7 @@ impl Ctx<'_, '_> {
         let target: Target = target.parse()?;
         let planner = |cur: &[usize]| plan::upgrade(&g, cur, &target);
         let jobs = usize::from(args.jobs);
-        let outcomes = self.run_fleet(&g, action, &planner, jobs, args.fail_fast, false)?;
+        let outcomes = self.run_fleet(&g, action, &planner, jobs, args.fail_fast, None)?;
         self.render_fleet(action, &outcomes)
     }
 
@@ -33,8 +33,9 @@ impl Ctx<'_, '_> {
         planner: &dyn Fn(&[usize]) -> Result<plan::Plan, plan::PlanError>,
         jobs: usize,
         fail_fast: bool,
-        startup_lines: bool,
+        startup_log: Option<&crate::startup::Log>,
     ) -> Result<Vec<Outcome>, Error> {
+        use crate::startup::Level;
         let fleet = Fleet::new(&self.config, jobs)?;
         let base = self.engine_options(action == Action::Check);
         let tenants = self.config.tenant_schemas.clone();
@@ -54,8 +55,12 @@ impl Ctx<'_, '_> {
                 Action::Check => "Checking",
             };
             let intro = format!("{verb} {} target(s), {jobs} at a time", targets.len());
-            if startup_lines {
-                let _ = writeln!(out, "[Migration] {intro}");
+            if let Some(log) = startup_log {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    log.line(Level::Info, &intro, serde_json::Value::Null)
+                );
             } else {
                 let _ = writeln!(err, "INFO  [dapp] {intro}");
             }
@@ -75,8 +80,19 @@ impl Ctx<'_, '_> {
                     (_, None) => format!("{}: up to date", o.target),
                 };
                 let failed = o.status == Status::Failed;
-                if startup_lines {
-                    let _ = writeln!(out, "[Migration] {}{what}", if failed { "✗ " } else { "" });
+                if let Some(log) = startup_log {
+                    let (level, mark) = if failed {
+                        (Level::Error, "✗ ")
+                    } else {
+                        (Level::Info, "")
+                    };
+                    let fields = serde_json::json!({
+                        "target": o.target,
+                        "status": o.status,
+                        "steps": o.steps,
+                        "duration_ms": o.duration_ms,
+                    });
+                    let _ = writeln!(out, "{}", log.line(level, &format!("{mark}{what}"), fields));
                 } else if failed {
                     let _ = writeln!(err, "ERROR [dapp] {what}");
                 } else {
