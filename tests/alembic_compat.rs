@@ -281,18 +281,24 @@ fn offline_scripts_name_the_same_steps_and_leave_the_same_rows() {
         );
         assert!(!running(&mine.stdout).is_empty());
     }
-    // Applied to fresh databases (as psql would: the whole text at once), both scripts leave
-    // the same rows and tables.
+    // Applied to fresh databases with psql -f, both scripts leave the same rows and tables.
     let mine = p.run_offline(&["db", "upgrade", "--sql"]);
     let theirs = alembic(&p, &db, &["upgrade", "heads", "--sql"]);
     let a = TestDb::new("compat_offline_a");
     let b = TestDb::new("compat_offline_b");
-    a.client()
-        .batch_execute(&mine.stdout)
-        .expect("dapp's script runs");
-    b.client()
-        .batch_execute(&theirs.stdout)
-        .expect("Alembic's script runs");
+    let psql = |db: &TestDb, script: &str, who: &str| {
+        let file = p.path().join(format!("{who}.sql"));
+        std::fs::write(&file, script).expect("write script");
+        let ok = Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-d", &db.url, "-f"])
+            .arg(&file)
+            .status()
+            .expect("psql")
+            .success();
+        assert!(ok, "psql -f failed on {who}'s script");
+    };
+    psql(&a, &mine.stdout, "dapp");
+    psql(&b, &theirs.stdout, "alembic");
     assert_eq!(a.versions(), b.versions());
     assert_eq!(a.versions(), [HEAD]);
     assert_eq!(tables(&a), tables(&b));
