@@ -104,6 +104,12 @@ impl Fleet {
                 .collect::<Result<_, _>>()
                 .map_err(|e| crate::error::Error::Usage(format!("databases: {e}")))?
         };
+        if let Some(u) = urls.iter().find(|u| u.sqlite_path().is_some()) {
+            return Err(crate::error::Error::Usage(format!(
+                "--all migrates PostgreSQL databases and their schemas; {} is a SQLite file: run the command without --all for it",
+                u.redacted()
+            )));
+        }
         let opts = ConnectOptions {
             connect_timeout: Some(Duration::from_secs(10)),
             statement_timeout: config.statement_timeout,

@@ -110,3 +110,14 @@ fn eight_simultaneous_upgrades_on_one_file_apply_each_revision_once() {
         "no run reported waiting"
     );
 }
+
+#[test]
+fn all_is_refused_for_a_sqlite_file() {
+    let db = TestDb::sqlite("all");
+    let p = Project::new();
+    p.chain(&["a1"]);
+    p.run(&db, &["db", "upgrade", "--all"])
+        .code(2)
+        .stderr_has("--all migrates PostgreSQL databases");
+    assert!(!db.table_exists("alembic_version"));
+}
