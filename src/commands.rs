@@ -533,7 +533,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     if verbose {
                         s.push_str(&output::log_entry(&g, i, marks.as_ref()));
                     } else {
-                        s.push_str(&output::history_line(&g, i, marks.as_ref()));
+                        output::history_line_into(&mut s, &g, i, marks.as_ref());
                     }
                     s.push('\n');
                 }

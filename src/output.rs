@@ -31,19 +31,40 @@ pub struct LineParts<'a> {
 
 /// Alembic's `_head_only`: `[parents -> ]rev[ (labels)][ (head)][ (current)][ (branchpoint)][ (mergepoint)][, doc]`.
 pub fn line(g: &RevisionGraph, i: usize, p: LineParts<'_>) -> String {
-    let n = g.node(i);
     let mut text = String::new();
-    if p.parents {
-        let downs = format_down(g, i);
-        if n.rev.depends_on.is_empty() {
-            text.push_str(&format!("{downs} -> "));
-        } else {
-            text.push_str(&format!("{downs} ({}) -> ", n.rev.depends_on.join(", ")));
+    line_into(&mut text, g, i, p);
+    text
+}
+
+/// [`line`], appended to `text` without allocating on the way (10,000 lines of `history`).
+pub fn line_into(text: &mut String, g: &RevisionGraph, i: usize, p: LineParts<'_>) {
+    let n = g.node(i);
+    let join = |text: &mut String, items: &mut dyn Iterator<Item = &str>| {
+        for (k, s) in items.enumerate() {
+            if k > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(s);
         }
+    };
+    if p.parents {
+        if n.down.is_empty() {
+            text.push_str("<base>");
+        } else {
+            join(text, &mut n.down.iter().map(|&d| g.node(d).id()));
+        }
+        if !n.rev.depends_on.is_empty() {
+            text.push_str(" (");
+            join(text, &mut n.rev.depends_on.iter().map(String::as_str));
+            text.push(')');
+        }
+        text.push_str(" -> ");
     }
     text.push_str(n.id());
     if p.branches && !n.labels.is_empty() {
-        text.push_str(&format!(" ({})", n.labels.join(", ")));
+        text.push_str(" (");
+        join(text, &mut n.labels.iter().map(String::as_str));
+        text.push(')');
     }
     if p.heads || p.tree {
         if n.is_real_head() {
@@ -64,9 +85,9 @@ pub fn line(g: &RevisionGraph, i: usize, p: LineParts<'_>) -> String {
         }
     }
     if p.doc {
-        text.push_str(&format!(", {}", n.rev.message));
+        text.push_str(", ");
+        text.push_str(&n.rev.message);
     }
-    text
 }
 
 /// The parents of a revision as Alembic prints them: `a, b`, or `<base>` for a root.
@@ -137,7 +158,15 @@ pub fn heads_line(g: &RevisionGraph, i: usize) -> String {
 
 /// `history`: parents, labels, markers and message.
 pub fn history_line(g: &RevisionGraph, i: usize, current: Option<&BitSet>) -> String {
-    line(
+    let mut s = String::new();
+    history_line_into(&mut s, g, i, current);
+    s
+}
+
+/// [`history_line`], appended to `text`.
+pub fn history_line_into(text: &mut String, g: &RevisionGraph, i: usize, current: Option<&BitSet>) {
+    line_into(
+        text,
         g,
         i,
         LineParts {
