@@ -283,22 +283,10 @@ impl Ctx<'_, '_> {
         if policy.mode == Mode::Disabled {
             return Ending::Ready;
         }
-        let g = match self.graph() {
+        let g = match self.deployable_graph() {
             Ok(g) => g,
-            Err(e) => {
-                return Ending::Failed {
-                    code: e.exit_code(),
-                    message: e.to_string(),
-                }
-            }
+            Err(ending) => return ending,
         };
-        if g.heads().len() > 1 {
-            let heads = g.ids(g.heads()).join(", ");
-            return Ending::Failed {
-                message: format!("the revision files have {} heads ({heads}); a deploy with an unmerged branch is refused. Join them with `dapp db merge -m \"merge heads\" heads` and deploy again", g.heads().len()),
-                code: EXIT_USAGE,
-            };
-        }
         let deadline = Instant::now() + self.config.startup_wait;
         let sig = signalled();
         tokio::pin!(sig);
@@ -313,6 +301,23 @@ impl Ctx<'_, '_> {
             Mode::VerifyOnly => self.startup_verify(log, &g, pg, deadline, sig).await,
             _ => self.startup_migrate(log, &g, pg, sig).await,
         }
+    }
+
+    /// The revision files, refused when they do not load or have several heads: a deploy with
+    /// an unmerged branch is a mistake to catch, not to guess at.
+    fn deployable_graph(&self) -> Result<RevisionGraph, Ending> {
+        let g = self.graph().map_err(|e| Ending::Failed {
+            code: e.exit_code(),
+            message: e.to_string(),
+        })?;
+        if g.heads().len() > 1 {
+            let heads = g.ids(g.heads()).join(", ");
+            return Err(Ending::Failed {
+                message: format!("the revision files have {} heads ({heads}); a deploy with an unmerged branch is refused. Join them with `dapp db merge -m \"merge heads\" heads` and deploy again", g.heads().len()),
+                code: EXIT_USAGE,
+            });
+        }
+        Ok(g)
     }
 
     /// `startup --all`: waits for every database, then migrates (or verifies) the whole fleet.
@@ -377,22 +382,10 @@ impl Ctx<'_, '_> {
             );
             return Ending::Ready;
         }
-        let g = match self.graph() {
+        let g = match self.deployable_graph() {
             Ok(g) => g,
-            Err(e) => {
-                return Ending::Failed {
-                    code: e.exit_code(),
-                    message: e.to_string(),
-                }
-            }
+            Err(ending) => return ending,
         };
-        if g.heads().len() > 1 {
-            let heads = g.ids(g.heads()).join(", ");
-            return Ending::Failed {
-                message: format!("the revision files have {} heads ({heads}); a deploy with an unmerged branch is refused. Join them with `dapp db merge -m \"merge heads\" heads` and deploy again", g.heads().len()),
-                code: EXIT_USAGE,
-            };
-        }
         let deadline = Instant::now() + self.config.startup_wait;
         let waited: Result<(), Error> = crate::commands::block_on(async {
             for u in &urls {
