@@ -133,10 +133,8 @@ pub fn findings(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> V
                 message: format!(
                     "revision {rev} failed part-way outside a transaction (recorded {}){}; repair the database by hand, then run `dapp db resolve {rev} --rolled-back` or `--applied`",
                     h.finished_at,
-                    h.message
-                        .as_deref()
-                        .and_then(|m| m.split_once(" -- FAILED: "))
-                        .map(|(_, d)| format!(": {d}"))
+                    h.failure_detail()
+                        .map(|d| format!(": {d}"))
                         .unwrap_or_default()
                 ),
                 revisions: vec![(*rev).to_owned()],

@@ -13,7 +13,8 @@
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    quote_ident, quote_literal, Backend, BackendError, Dialect, HistoryRow, LockHolder, Tables,
+    last_run, quote_ident, quote_literal, Backend, BackendError, Dialect, HistoryRow, LockHolder,
+    Tables, FAILURE_MARK,
 };
 use crate::graph::RevisionGraph;
 use crate::plan::{Direction, Plan, PlanError, RowOp, Step, StepKind};
@@ -282,13 +283,19 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
         self.lock(on).await?;
         let result = self.run_locked(planner, on).await;
+        self.release(result).await
+    }
+
+    /// Releases the lock after a locked piece of work, whatever its result; the work's error
+    /// comes first, then a failure to release.
+    async fn release<T>(&mut self, result: Result<T, EngineError>) -> Result<T, EngineError> {
         let unlocked = self.unlock_now(self.opts.tables.lock_key()).await;
-        let report = result?;
+        let value = result?;
         unlocked.map_err(|source| EngineError::Database {
             doing: "releasing the migration lock".into(),
             source,
         })?;
-        Ok(report)
+        Ok(value)
     }
 
     /// Refuses a plan that would run a revision whose last recorded run failed part-way outside
@@ -298,19 +305,14 @@ impl<'g, B: Backend> Engine<'g, B> {
         for step in &plan.steps {
             let Some(r) = step.revision() else { continue };
             let id = self.graph.node(r).id();
-            let last = history
-                .iter()
-                .rev()
-                .find(|h| h.revision == id && h.direction != "stamp");
-            if let Some(h) = last.filter(|h| !h.success) {
+            if let Some(h) = last_run(&history, id).filter(|h| !h.success) {
                 return Err(EngineError::Dirty {
                     revision: id.to_owned(),
                     when: h.finished_at.clone(),
                     detail: h
-                        .message
-                        .as_deref()
-                        .and_then(|m| m.split_once(FAILURE_MARK).map(|(_, d)| d.to_owned()))
-                        .unwrap_or_else(|| "no detail recorded".into()),
+                        .failure_detail()
+                        .unwrap_or("no detail recorded")
+                        .to_owned(),
                 });
             }
         }
@@ -329,13 +331,7 @@ impl<'g, B: Backend> Engine<'g, B> {
     ) -> Result<Vec<String>, EngineError> {
         self.lock(on).await?;
         let result = self.resolve_locked(rev, applied).await;
-        let unlocked = self.unlock_now(self.opts.tables.lock_key()).await;
-        let heads = result?;
-        unlocked.map_err(|source| EngineError::Database {
-            doing: "releasing the migration lock".into(),
-            source,
-        })?;
-        Ok(heads)
+        self.release(result).await
     }
 
     async fn resolve_locked(
@@ -345,11 +341,7 @@ impl<'g, B: Backend> Engine<'g, B> {
     ) -> Result<Vec<String>, EngineError> {
         let id = self.graph.node(rev).id().to_owned();
         let history = self.history().await?;
-        let last = history
-            .iter()
-            .rev()
-            .find(|h| h.revision == id && h.direction != "stamp");
-        match last {
+        match last_run(&history, &id) {
             Some(h) if !h.success => {}
             Some(h) => {
                 return Err(EngineError::NothingToResolve {
@@ -368,7 +360,6 @@ impl<'g, B: Backend> Engine<'g, B> {
         let current = self.resolve_rows(&rows)?;
         let mut sql = String::from("BEGIN;\n");
         let mut heads = rows.clone();
-        let step;
         if applied {
             let plan = crate::plan::stamp(
                 self.graph,
@@ -380,7 +371,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 let _ = self.row_sql(&st.ops, &mut sql);
                 crate::plan::apply_ops(&mut heads, &st.ops);
             }
-            step = Step {
+            let step = Step {
                 kind: StepKind::Migrate {
                     rev,
                     direction: Direction::Up,
@@ -389,14 +380,8 @@ impl<'g, B: Backend> Engine<'g, B> {
                 to: vec![id.clone()],
                 ops: vec![],
             };
-            self.history_insert(&step, true, Some(Duration::ZERO), &mut sql);
+            self.history_insert(&step, true, Some(Duration::ZERO), None, &mut sql);
         } else {
-            step = Step {
-                kind: StepKind::Stamp,
-                from: vec![],
-                to: vec![id.clone()],
-                ops: vec![],
-            };
             let h = self.opts.tables.history_table();
             let [started, finished, _, user] =
                 self.backend.dialect().history_times(Some(Duration::ZERO));
@@ -407,7 +392,6 @@ impl<'g, B: Backend> Engine<'g, B> {
                 quote_literal(env!("CARGO_PKG_VERSION")),
             ));
         }
-        let _ = step;
         sql.push_str("COMMIT;");
         self.exec(&sql, "recording the resolution").await?;
         Ok(heads)
@@ -747,7 +731,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             let mut expected = self.row_sql(ops, &mut tail);
             let defer = single && self.backend.dialect() == Dialect::Sqlite;
             if !defer {
-                self.history_insert(step, true, None, &mut tail);
+                self.history_insert(step, true, None, None, &mut tail);
                 expected.push(None);
             }
             let sent = Instant::now();
@@ -762,7 +746,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 Ok(counts) => {
                     if defer {
                         let mut v = String::new();
-                        self.history_values(step, true, Some(sent.elapsed()), &mut v);
+                        self.history_values(step, true, Some(sent.elapsed()), None, &mut v);
                         self.pending_history.push(v);
                     }
                     st.in_tx = single;
@@ -833,7 +817,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                     e.message
                 );
                 let mut failed = String::new();
-                self.history_insert_detail(
+                self.history_insert(
                     step,
                     false,
                     Some(started.elapsed()),
@@ -852,7 +836,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
         let mut tail = String::new();
         let mut expected = self.row_sql(&step.ops, &mut tail);
-        self.history_insert(step, true, Some(started.elapsed()), &mut tail);
+        self.history_insert(step, true, Some(started.elapsed()), None, &mut tail);
         expected.push(None);
         let text = format!("BEGIN;\n{ddl}{tail}COMMIT;");
         let counts = self
@@ -946,18 +930,9 @@ impl<'g, B: Backend> Engine<'g, B> {
 
     /// Appends the history row of a step. Transactional steps are timed by the server (the
     /// step's message arrival to the insert); others by the client (`elapsed`).
+    /// Appends the INSERT of a step's history row; `failure` (how far a failed run got) is
+    /// appended to its message.
     fn history_insert(
-        &self,
-        step: &Step,
-        success: bool,
-        elapsed: Option<Duration>,
-        sql: &mut String,
-    ) {
-        self.history_insert_detail(step, success, elapsed, None, sql);
-    }
-
-    /// Like `history_insert`, with what went wrong appended to the message of a failed run.
-    fn history_insert_detail(
         &self,
         step: &Step,
         success: bool,
@@ -969,22 +944,12 @@ impl<'g, B: Backend> Engine<'g, B> {
             "INSERT INTO {} ({HISTORY_COLUMNS}) VALUES ",
             self.opts.tables.history_table()
         ));
-        self.history_values_detail(step, success, elapsed, failure, sql);
+        self.history_values(step, success, elapsed, failure, sql);
         sql.push_str(";\n");
     }
 
-    fn history_values(
-        &self,
-        step: &Step,
-        success: bool,
-        elapsed: Option<Duration>,
-        sql: &mut String,
-    ) {
-        self.history_values_detail(step, success, elapsed, None, sql);
-    }
-
     /// The `VALUES` tuple of a step's history row.
-    fn history_values_detail(
+    fn history_values(
         &self,
         step: &Step,
         success: bool,
@@ -992,7 +957,6 @@ impl<'g, B: Backend> Engine<'g, B> {
         failure: Option<&str>,
         sql: &mut String,
     ) {
-        let h = self.opts.tables.history_table();
         let lit = |s: Option<&str>| s.map(quote_literal).unwrap_or_else(|| "NULL".into());
         let [started, finished, duration, user] = self.backend.dialect().history_times(elapsed);
         let (revision, direction, checksum, downgrade_sql, downs, message) = match step.kind {
@@ -1027,7 +991,6 @@ impl<'g, B: Backend> Engine<'g, B> {
                 String::new(),
             ),
         };
-        let _ = &h;
         sql.push_str(&format!(
             "({}, {}, {}, {}, {}, {}, {success}, {started}, {finished}, {duration}, {user}, {}, {})",
             quote_literal(&revision),
@@ -1044,9 +1007,6 @@ impl<'g, B: Backend> Engine<'g, B> {
         ));
     }
 }
-
-/// Separates a failed run's history message from the revision's message.
-const FAILURE_MARK: &str = " -- FAILED: ";
 
 const HISTORY_COLUMNS: &str = "revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version";
 

@@ -15,7 +15,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::backend::postgres::{pool, ConnectOptions, Postgres};
-use crate::backend::{quote_literal, Backend, BackendError, Tables};
+use crate::backend::{quote_literal, Backend, Tables};
 use crate::config::{check_identifier, Config, TenantSchemas};
 use crate::database_url::DatabaseUrl;
 use crate::engine::{Engine, EngineError, EngineOptions};
@@ -231,7 +231,8 @@ impl Fleet {
         done.into_values().collect()
     }
 
-    fn skipped(&self, t: &Target) -> Outcome {
+    /// A target's outcome before anything is known about it.
+    fn outcome(&self, t: &Target, status: Status, error: Option<String>) -> Outcome {
         Outcome {
             target: t.label.clone(),
             database: self.urls[t.database].redacted(),
@@ -240,9 +241,17 @@ impl Fleet {
             to: vec![],
             steps: 0,
             duration_ms: 0,
-            status: Status::Skipped,
-            error: Some("not started: an earlier target failed (--fail-fast)".into()),
+            status,
+            error,
         }
+    }
+
+    fn skipped(&self, t: &Target) -> Outcome {
+        self.outcome(
+            t,
+            Status::Skipped,
+            Some("not started: an earlier target failed (--fail-fast)".into()),
+        )
     }
 
     async fn one(
@@ -254,17 +263,7 @@ impl Fleet {
         base: &EngineOptions,
     ) -> Outcome {
         let started = Instant::now();
-        let mut out = Outcome {
-            target: t.label.clone(),
-            database: self.urls[t.database].redacted(),
-            schema: t.schema.clone(),
-            from: vec![],
-            to: vec![],
-            steps: 0,
-            duration_ms: 0,
-            status: Status::Failed,
-            error: None,
-        };
+        let mut out = self.outcome(t, Status::Failed, None);
         let result = self.one_inner(g, t, action, planner, base, &mut out).await;
         out.duration_ms = started.elapsed().as_millis() as u64;
         if let Err(e) = result {
@@ -413,11 +412,6 @@ pub fn tally(outcomes: &[Outcome]) -> String {
         }
     }
     parts.join(", ")
-}
-
-/// A connection error worth naming in the summary of a target: kept short.
-pub fn short_error(e: &BackendError) -> String {
-    e.message.lines().next().unwrap_or("").to_owned()
 }
 
 #[cfg(test)]

@@ -34,6 +34,13 @@ fn slow_project() -> Project {
     p
 }
 
+/// Makes `slow_project`'s slow revision quick, for the rerun after a fault.
+fn make_quick(p: &Project) {
+    let path = p.versions().join("a3_rev_a3.sql");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace("pg_sleep(30)", "pg_sleep(0)")).expect("write");
+}
+
 const SLEEPING: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active'";
 
 #[test]
@@ -67,12 +74,7 @@ fn kill_9_mid_revision_rolls_back_releases_the_lock_and_a_rerun_applies_everythi
     );
     assert!(!db.table_exists("t_a1"));
     // The rerun (with the slow revision made quick) applies everything once.
-    let text = std::fs::read_to_string(p.versions().join("a3_rev_a3.sql")).expect("read");
-    std::fs::write(
-        p.versions().join("a3_rev_a3.sql"),
-        text.replace("pg_sleep(30)", "pg_sleep(0)"),
-    )
-    .expect("write");
+    make_quick(&p);
     p.run(&db, &["db", "upgrade"]).ok();
     assert_eq!(db.versions(), ["a3"]);
 }
@@ -102,12 +104,7 @@ fn a_terminated_session_is_a_clear_failure_with_consistent_state_and_a_rerun_suc
         ["a1", "a2"]
     );
     assert!(!db.table_exists("t_a3"));
-    let text = std::fs::read_to_string(p.versions().join("a3_rev_a3.sql")).expect("read");
-    std::fs::write(
-        p.versions().join("a3_rev_a3.sql"),
-        text.replace("pg_sleep(30)", "pg_sleep(0)"),
-    )
-    .expect("write");
+    make_quick(&p);
     p.run(&db, &["db", "upgrade"]).ok();
     assert_eq!(db.versions(), ["a3"]);
 }
@@ -458,9 +455,7 @@ fn a_server_restart_mid_run_is_a_clear_failure_and_a_rerun_succeeds() {
         ["a1", "a2"]
     );
     assert_eq!(pg.rows("SELECT to_regclass('t_a3') IS NULL"), ["t"]);
-    let path = p.versions().join("a3_rev_a3.sql");
-    let text = std::fs::read_to_string(&path).expect("read");
-    std::fs::write(&path, text.replace("pg_sleep(30)", "pg_sleep(0)")).expect("write");
+    make_quick(&p);
     let mut c = p.cmd(&["db", "upgrade"]);
     c.env("DATABASE_URL", pg.url());
     Run::from(c.output().expect("run")).ok();

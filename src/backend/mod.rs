@@ -108,6 +108,28 @@ pub struct HistoryRow {
     pub message: Option<String>,
 }
 
+/// Separates a failed run's note (how far it got) from the revision's message in the history
+/// table's `message` column.
+pub const FAILURE_MARK: &str = " -- FAILED: ";
+
+impl HistoryRow {
+    /// What a failed run recorded about how far it got.
+    pub fn failure_detail(&self) -> Option<&str> {
+        self.message
+            .as_deref()
+            .and_then(|m| m.split_once(FAILURE_MARK))
+            .map(|(_, d)| d)
+    }
+}
+
+/// The last recorded run of a revision (stamps do not count), oldest-first `history`.
+pub fn last_run<'a>(history: &'a [HistoryRow], revision: &str) -> Option<&'a HistoryRow> {
+    history
+        .iter()
+        .rev()
+        .find(|h| h.revision == revision && h.direction != "stamp")
+}
+
 /// An error from the server (or the connection), with what the server said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendError {
