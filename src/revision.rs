@@ -608,16 +608,28 @@ fn classify(line: &str) -> HeaderLine<'_> {
     }
 }
 
-/// True for a line meant as a marker: a comment whose text starts with `migrate` and a colon,
-/// in any case and spacing (`--migrate:upgrade`, `-- MIGRATE: upgrade`).
+/// True for a line meant as a marker: one starting `-- migrate:`, or a comment reading
+/// `migrate:` and one word starting with `up` or `down`, in any case and spacing
+/// (`--migrate:upgrade`, `-- MIGRATE: Upgrade`). A message such as `Migrate: users to the new
+/// schema` is not one.
 fn marker_like(line: &str) -> bool {
-    let Some(rest) = line.trim().strip_prefix("--") else {
+    let line = line.trim();
+    if line.starts_with("-- migrate:") {
+        return true;
+    }
+    let Some(rest) = line.strip_prefix("--") else {
         return false;
     };
     let rest = rest.trim_start_matches('-').trim_start();
-    rest.get(..7)
-        .is_some_and(|w| w.eq_ignore_ascii_case("migrate"))
-        && rest[7..].trim_start().starts_with(':')
+    let Some(what) = rest
+        .get(..7)
+        .filter(|w| w.eq_ignore_ascii_case("migrate"))
+        .and_then(|_| rest[7..].trim_start().strip_prefix(':'))
+    else {
+        return false;
+    };
+    let what = what.trim().to_ascii_lowercase();
+    !what.contains(char::is_whitespace) && (what.starts_with("up") || what.starts_with("down"))
 }
 
 /// The marker a marker-like line was meant to be.
@@ -1135,5 +1147,14 @@ mod tests {
             .unwrap_err()
             .relocate(Path::new("t.tmpl"), &map);
         assert!(e.to_string().starts_with("t.tmpl:3: "), "{e}");
+    }
+
+    #[test]
+    fn a_message_starting_with_migrate_is_not_a_marker() {
+        let r = parse(
+            "-- Migrate: users to the new schema\n--\n-- Revision ID: a1\n-- migrate:upgrade\n",
+        )
+        .unwrap();
+        assert_eq!(r.message, "Migrate: users to the new schema");
     }
 }
