@@ -45,6 +45,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
     }
     let config = Config::load(&o, inv.env, &inv.cwd)?;
     let mut ctx = Ctx {
+        db_access: db_access(&db.command),
         config,
         force: false,
         lease_holder: crate::backend::lease::new_holder_id(),
@@ -92,6 +93,22 @@ fn overrides(g: &GlobalOpts) -> Overrides {
     }
 }
 
+/// What a command does with the database (a SQLite file is only created by writes), and its
+/// name for messages.
+fn db_access(c: &DbCommand) -> (crate::backend::sqlite::Access, &'static str) {
+    use crate::backend::sqlite::Access;
+    let write = |dry_run: bool| if dry_run { Access::Plan } else { Access::Write };
+    match c {
+        DbCommand::Upgrade(a) => (write(a.dry_run), "upgrade"),
+        DbCommand::Downgrade(a) => (write(a.dry_run), "downgrade"),
+        DbCommand::Stamp(a) => (write(a.dry_run), "stamp"),
+        DbCommand::Startup(_) => (Access::Write, "startup"),
+        DbCommand::Resolve(_) => (Access::Write, "resolve"),
+        DbCommand::Verify(a) if !a.accept.is_empty() => (Access::Write, "verify --accept"),
+        _ => (Access::Read, "read"),
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MoveKind {
     Up,
@@ -99,6 +116,8 @@ enum MoveKind {
 }
 
 pub(crate) struct Ctx<'a, 'io> {
+    /// What this command does with the database (see [`db_access`]).
+    db_access: (crate::backend::sqlite::Access, &'static str),
     pub(crate) config: Config,
     /// `upgrade --force`.
     force: bool,
@@ -186,7 +205,14 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     "version_table_schema = {s:?} is not supported on SQLite: a SQLite database has no schemas; remove it"
                 )));
             }
-            let db = crate::backend::sqlite::Sqlite::open(path).map_err(failed)?;
+            let (access, command) = self.db_access;
+            use crate::backend::sqlite::{OpenError, Sqlite};
+            let db =
+                Sqlite::open_for(path, access, &url.redacted(), command).map_err(|e| match e {
+                    e if e.is_usage() => Error::Usage(e.to_string()),
+                    OpenError::Backend(b) => failed(b),
+                    e => failed(crate::backend::BackendError::msg(e.to_string())),
+                })?;
             return Ok(AnyBackend::Sqlite(db));
         }
         let opts = ConnectOptions {

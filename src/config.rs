@@ -281,9 +281,14 @@ impl Config {
             UrlSetting::Unset => Err(ConfigError::NoDatabaseUrl),
             UrlSetting::Undefined(e) => Err(e.clone()),
             UrlSetting::Given { value, source } => {
-                DatabaseUrl::parse(value).map_err(|error| ConfigError::Url {
+                let url = DatabaseUrl::parse(value).map_err(|error| ConfigError::Url {
                     origin: source.clone(),
                     error,
+                })?;
+                // A relative SQLite path written in the config file is relative to its folder.
+                Ok(match source {
+                    Source::File(_) => url.with_sqlite_base(&self.root),
+                    _ => url,
                 })
             }
         }

@@ -58,11 +58,12 @@ impl DatabaseUrl {
                 path: None,
             }),
             "sqlite" => {
-                // sqlite:///relative.db, sqlite:////abs.db, and sqlite://path.
+                // sqlite:///relative.db, sqlite:////abs.db, and sqlite://path; `sqlite://`,
+                // `sqlite:///` and `sqlite:///:memory:` are an in-memory database.
                 let after = &s[rest..];
                 let path = match after.strip_prefix('/') {
-                    Some(p) if !p.is_empty() => p.to_owned(),
-                    _ => after.to_owned(),
+                    Some(p) => p.to_owned(),
+                    None => after.to_owned(),
                 };
                 Ok(DatabaseUrl {
                     kind: Kind::Sqlite,
@@ -82,6 +83,22 @@ impl DatabaseUrl {
     /// For SQLite, the database file.
     pub fn sqlite_path(&self) -> Option<&str> {
         self.path.as_deref()
+    }
+
+    /// True for SQLite's in-memory database (`sqlite://`, `sqlite:///:memory:`).
+    pub fn is_sqlite_memory(&self) -> bool {
+        matches!(self.path.as_deref(), Some("" | ":memory:"))
+    }
+
+    /// For a SQLite file given by a relative path: the same URL with the path taken relative to
+    /// `base` (the config file's folder, for a URL written in it).
+    pub fn with_sqlite_base(mut self, base: &std::path::Path) -> DatabaseUrl {
+        if let Some(p) = &self.path {
+            if !self.is_sqlite_memory() && std::path::Path::new(p).is_relative() {
+                self.path = Some(base.join(p).display().to_string());
+            }
+        }
+        self
     }
 
     /// The URL with the scheme rewritten to `postgres://`, everything else as given: what the
@@ -254,6 +271,23 @@ mod tests {
             DatabaseUrl::parse("sqlite://app.db").unwrap().sqlite_path(),
             Some("app.db")
         );
+        for memory in ["sqlite://", "sqlite:///", "sqlite:///:memory:"] {
+            assert!(
+                DatabaseUrl::parse(memory).unwrap().is_sqlite_memory(),
+                "{memory}"
+            );
+        }
+        assert!(!DatabaseUrl::parse("sqlite:///a.db")
+            .unwrap()
+            .is_sqlite_memory());
+        let based = DatabaseUrl::parse("sqlite:///a.db")
+            .unwrap()
+            .with_sqlite_base(std::path::Path::new("/p"));
+        assert_eq!(based.sqlite_path(), Some("/p/a.db"));
+        let abs = DatabaseUrl::parse("sqlite:////v/a.db")
+            .unwrap()
+            .with_sqlite_base(std::path::Path::new("/p"));
+        assert_eq!(abs.sqlite_path(), Some("/v/a.db"));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Pure: no file system, no clock, no randomness. `script_dir.rs` reads and writes the files.
 //!
-//! A revision file is a header of `--` comment lines (the message, then `Key: value` lines),
-//! followed by `-- migrate:upgrade` and, when the revision can be undone, `-- migrate:downgrade`.
+//! A revision file is a header of `--` comment lines (the message, then `Key: value` lines,
+//! then, after a blank `--` line, free notes), followed by `-- migrate:upgrade` and, when the
+//! revision can be undone, `-- migrate:downgrade`.
 //! CRLF line endings and a UTF-8 byte-order mark are accepted; the text is normalised to LF
 //! before anything else, so line numbers, checksums and SQL are the same on every platform.
 
@@ -35,11 +36,19 @@ pub enum RevisionError {
     NotUtf8 { path: PathBuf, offset: usize },
     #[error("{path}: no `-- Revision ID:` line in the header; every revision file needs one")]
     MissingId { path: PathBuf },
-    #[error("{path}:{line}: unknown header key `{key}`; the keys are {known}", known = KNOWN_KEYS.join(", "))]
+    #[error("{path}:{line}: unknown header key `{key}`{hint}; the keys are {known}; a note goes in a paragraph of its own, after a blank `--` line", hint = did_you_mean(*suggestion), known = KNOWN_KEYS.join(", "))]
     UnknownKey {
         path: PathBuf,
         line: usize,
         key: String,
+        /// The known key it is close to (a misspelling is refused wherever it stands).
+        suggestion: Option<&'static str>,
+    },
+    #[error("{path}:{line}: `{text}` is not a `Key: value` line, and it stands among the header keys; put a note in a paragraph of its own, after a blank `--` line (the keys are {known})", known = KNOWN_KEYS.join(", "))]
+    NotAKeyLine {
+        path: PathBuf,
+        line: usize,
+        text: String,
     },
     #[error("{path}:{line}: header key `{key}` is given twice")]
     DuplicateKey {
@@ -54,11 +63,13 @@ pub enum RevisionError {
         marker: String,
         first: usize,
     },
-    #[error("{path}:{line}: unknown marker `{marker}`; the markers are `{UPGRADE_MARKER}` and `{DOWNGRADE_MARKER}`")]
+    #[error("{path}:{line}: unrecognised marker `{marker}`{hint}; the markers are exactly `{UPGRADE_MARKER}` and `{DOWNGRADE_MARKER}`, lower case, at the start of a line", hint = did_you_mean(*suggestion))]
     UnknownMarker {
         path: PathBuf,
         line: usize,
         marker: String,
+        /// The marker it is close to.
+        suggestion: Option<&'static str>,
     },
     #[error("{path}: no `{UPGRADE_MARKER}` line; put the upgrade SQL after it")]
     MissingUpgradeMarker { path: PathBuf },
@@ -83,6 +94,92 @@ pub enum RevisionError {
         line: usize,
         value: String,
     },
+}
+
+impl RevisionError {
+    /// The same error placed in another file: `path`, and line `n` becomes `map[n - 1]`. Used
+    /// to blame the template line that made a bad line of a rendered revision.
+    pub fn relocate(self, to: &Path, map: &[usize]) -> Self {
+        use RevisionError::*;
+        let m = |line: usize| map.get(line.wrapping_sub(1)).copied().unwrap_or(line);
+        let to = to.to_owned();
+        match self {
+            NotUtf8 { offset, .. } => NotUtf8 { path: to, offset },
+            MissingId { .. } => MissingId { path: to },
+            UnknownKey {
+                line,
+                key,
+                suggestion,
+                ..
+            } => UnknownKey {
+                path: to,
+                line: m(line),
+                key,
+                suggestion,
+            },
+            NotAKeyLine { line, text, .. } => NotAKeyLine {
+                path: to,
+                line: m(line),
+                text,
+            },
+            DuplicateKey { line, key, .. } => DuplicateKey {
+                path: to,
+                line: m(line),
+                key,
+            },
+            DuplicateMarker {
+                line,
+                marker,
+                first,
+                ..
+            } => DuplicateMarker {
+                path: to,
+                line: m(line),
+                marker,
+                first: m(first),
+            },
+            UnknownMarker {
+                line,
+                marker,
+                suggestion,
+                ..
+            } => UnknownMarker {
+                path: to,
+                line: m(line),
+                marker,
+                suggestion,
+            },
+            MissingUpgradeMarker { .. } => MissingUpgradeMarker { path: to },
+            MarkersOutOfOrder { line, .. } => MarkersOutOfOrder {
+                path: to,
+                line: m(line),
+            },
+            SqlBeforeUpgrade { line, .. } => SqlBeforeUpgrade {
+                path: to,
+                line: m(line),
+            },
+            BadIdent {
+                line,
+                what,
+                value,
+                kind,
+                reason,
+                ..
+            } => BadIdent {
+                path: to,
+                line: m(line),
+                what,
+                value,
+                kind,
+                reason,
+            },
+            BadTransactional { line, value, .. } => BadTransactional {
+                path: to,
+                line: m(line),
+                value,
+            },
+        }
+    }
 }
 
 /// A validated revision id: 1–32 characters of `[A-Za-z0-9_]`, not a reserved word.
@@ -215,7 +312,7 @@ impl Revision {
         let mut header_end = 0;
         while header_end < lines.len() {
             let l = lines[header_end].trim_end();
-            if !l.starts_with("--") || l.starts_with("-- migrate:") {
+            if !l.starts_with("--") || marker_like(l) {
                 break;
             }
             header_end += 1;
@@ -238,41 +335,80 @@ impl Revision {
             message_lines.push(header[i].trim());
             i += 1;
         }
+        // After the message: paragraphs separated by blank `--` lines. A paragraph holding a
+        // key is the key block, where every line must be a key; other paragraphs are notes.
+        // A misspelled key is refused in both.
         let mut fields: Vec<(&str, String, usize)> = Vec::new();
-        for (j, l) in header.iter().enumerate().skip(i) {
-            let line_no = j + 1;
-            if l.trim().is_empty() {
+        let mut j = i;
+        while j < header.len() {
+            if header[j].trim().is_empty() {
+                j += 1;
                 continue;
             }
-            let Some((key, value)) = l.split_once(':') else {
-                return Err(RevisionError::UnknownKey {
-                    path: p(),
-                    line: line_no,
-                    key: l.trim().to_owned(),
-                });
-            };
-            let key = key.trim();
-            let Some(known) = KNOWN_KEYS.iter().find(|k| **k == key) else {
-                return Err(RevisionError::UnknownKey {
-                    path: p(),
-                    line: line_no,
-                    key: key.to_owned(),
-                });
-            };
-            if fields.iter().any(|(k, _, _)| k == known) {
-                return Err(RevisionError::DuplicateKey {
-                    path: p(),
-                    line: line_no,
-                    key: key.to_owned(),
-                });
+            let end = (j..header.len())
+                .find(|&k| header[k].trim().is_empty())
+                .unwrap_or(header.len());
+            let kinds: Vec<HeaderLine<'_>> = header[j..end].iter().map(|l| classify(l)).collect();
+            let key_block = kinds.iter().any(|k| matches!(k, HeaderLine::Key(..)));
+            for (k, kind) in kinds.into_iter().enumerate() {
+                let line_no = j + k + 1;
+                match kind {
+                    HeaderLine::Key(known, value) => {
+                        if fields.iter().any(|(k, _, _)| *k == known) {
+                            return Err(RevisionError::DuplicateKey {
+                                path: p(),
+                                line: line_no,
+                                key: known.to_owned(),
+                            });
+                        }
+                        fields.push((known, value.trim().to_owned(), line_no));
+                    }
+                    HeaderLine::Misspelled(key, suggestion) => {
+                        return Err(RevisionError::UnknownKey {
+                            path: p(),
+                            line: line_no,
+                            key: key.to_owned(),
+                            suggestion: Some(suggestion),
+                        })
+                    }
+                    HeaderLine::KeyLike(key) if key_block => {
+                        return Err(RevisionError::UnknownKey {
+                            path: p(),
+                            line: line_no,
+                            key: key.to_owned(),
+                            suggestion: None,
+                        })
+                    }
+                    HeaderLine::Prose if key_block => {
+                        return Err(RevisionError::NotAKeyLine {
+                            path: p(),
+                            line: line_no,
+                            text: header[j + k].trim().to_owned(),
+                        })
+                    }
+                    HeaderLine::KeyLike(_) | HeaderLine::Prose => {}
+                }
             }
-            fields.push((known, value.trim().to_owned(), line_no));
+            j = end;
         }
         let field = |k: &str| fields.iter().find(|(key, _, _)| *key == k);
 
         let (id_text, id_line) = match field("Revision ID") {
             Some((_, v, l)) if !v.is_empty() => (v.clone(), *l),
-            _ => return Err(RevisionError::MissingId { path: p() }),
+            _ => {
+                // A misspelled key in the message paragraph is the likelier cause.
+                for (k, l) in header.iter().enumerate().take(i) {
+                    if let HeaderLine::Misspelled(key, suggestion) = classify(l) {
+                        return Err(RevisionError::UnknownKey {
+                            path: p(),
+                            line: k + 1,
+                            key: key.to_owned(),
+                            suggestion: Some(suggestion),
+                        });
+                    }
+                }
+                return Err(RevisionError::MissingId { path: p() });
+            }
         };
         let id = RevisionId::new(&id_text).map_err(|reason| RevisionError::BadIdent {
             path: p(),
@@ -333,7 +469,7 @@ impl Revision {
         for (idx, raw) in lines.iter().enumerate().skip(header_end) {
             let l = raw.trim_end();
             let line_no = idx + 1;
-            if let Some(rest) = l.strip_prefix("-- migrate:") {
+            if marker_like(l) {
                 let slot = match l {
                     UPGRADE_MARKER => &mut up_marker,
                     DOWNGRADE_MARKER => &mut down_marker,
@@ -341,7 +477,8 @@ impl Revision {
                         return Err(RevisionError::UnknownMarker {
                             path: p(),
                             line: line_no,
-                            marker: format!("-- migrate:{rest}"),
+                            marker: l.trim().to_owned(),
+                            suggestion: marker_suggestion(l),
                         })
                     }
                 };
@@ -403,8 +540,133 @@ impl Revision {
 
 /// Returns the key name when `line` is a known `Key: value` header line.
 fn key_of(line: &str) -> Option<&'static str> {
-    let (key, _) = line.split_once(':')?;
-    KNOWN_KEYS.iter().copied().find(|k| *k == key.trim())
+    match classify(line) {
+        HeaderLine::Key(k, _) => Some(k),
+        _ => None,
+    }
+}
+
+/// What one header line (its text after `--`) is.
+enum HeaderLine<'a> {
+    /// `Key: value` with a known key, spelled exactly.
+    Key(&'static str, &'a str),
+    /// `Key: value` whose key is a known key misspelled (the known key).
+    Misspelled(&'a str, &'static str),
+    /// `Word Word: value` (one to three words of letters): a key no one would confuse.
+    KeyLike(&'a str),
+    /// Anything else.
+    Prose,
+}
+
+/// Other spellings a user may reach for: Alembic's variable names.
+const KEY_ALIASES: [(&str, &str); 4] = [
+    ("revision", "Revision ID"),
+    ("downrevision", "Revises"),
+    ("branchlabel", "Branch Labels"),
+    ("dependency", "Depends On"),
+];
+
+/// Sorts a header line. A key is misspelled when, lower-cased and without spaces, `_` and
+/// `-`, it is within two edits of a known key or of one of Alembic's variable names.
+fn classify(line: &str) -> HeaderLine<'_> {
+    let Some((key, value)) = line.split_once(':') else {
+        return HeaderLine::Prose;
+    };
+    let key = key.trim();
+    if let Some(k) = KNOWN_KEYS.iter().copied().find(|k| *k == key) {
+        return HeaderLine::Key(k, value);
+    }
+    let words = key.split_whitespace().count();
+    let key_shaped = (1..=3).contains(&words)
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '_' || c == '-');
+    if !key_shaped {
+        return HeaderLine::Prose;
+    }
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-'))
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let k = squash(key);
+    let close = KNOWN_KEYS
+        .iter()
+        .map(|known| (squash(known), *known))
+        .chain(
+            KEY_ALIASES
+                .iter()
+                .map(|(a, known)| ((*a).to_owned(), *known)),
+        )
+        .map(|(cand, known)| (distance(&k, &cand), known))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d);
+    match close {
+        Some((_, known)) => HeaderLine::Misspelled(key, known),
+        None => HeaderLine::KeyLike(key),
+    }
+}
+
+/// True for a line meant as a marker: one starting `-- migrate:`, or a comment reading
+/// `migrate:` and one word starting with `up` or `down`, in any case and spacing
+/// (`--migrate:upgrade`, `-- MIGRATE: Upgrade`). A message such as `Migrate: users to the new
+/// schema` is not one.
+fn marker_like(line: &str) -> bool {
+    let line = line.trim();
+    if line.starts_with("-- migrate:") {
+        return true;
+    }
+    let Some(rest) = line.strip_prefix("--") else {
+        return false;
+    };
+    let rest = rest.trim_start_matches('-').trim_start();
+    let Some(what) = rest
+        .get(..7)
+        .filter(|w| w.eq_ignore_ascii_case("migrate"))
+        .and_then(|_| rest[7..].trim_start().strip_prefix(':'))
+    else {
+        return false;
+    };
+    let what = what.trim().to_ascii_lowercase();
+    !what.contains(char::is_whitespace) && (what.starts_with("up") || what.starts_with("down"))
+}
+
+/// The marker a marker-like line was meant to be.
+fn marker_suggestion(line: &str) -> Option<&'static str> {
+    let (_, what) = line.split_once(':')?;
+    let what = what.trim().to_ascii_lowercase();
+    if what.starts_with("down") {
+        Some(DOWNGRADE_MARKER)
+    } else if what.starts_with("up") {
+        Some(UPGRADE_MARKER)
+    } else {
+        None
+    }
+}
+
+/// `; did you mean `X`?` or nothing.
+fn did_you_mean(s: Option<&str>) -> String {
+    s.map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// Strips a UTF-8 BOM and turns CRLF (and lone CR) into LF.
@@ -470,6 +732,26 @@ pub struct NewRevision {
 /// Renders the template: `${message}`, `${revision}`, `${down_revision}`, `${create_date}`,
 /// `${branch_labels}` and `${depends_on}` are replaced; lists are comma-separated.
 pub fn render(template: &str, new: &NewRevision) -> String {
+    render_mapped(template, new).0
+}
+
+/// Renders the template and tells, for each line of the result (0-based), the template line it
+/// came from (1-based): a multi-line message makes one template line several.
+pub fn render_mapped(template: &str, new: &NewRevision) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut map = Vec::new();
+    for (n, line) in template.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let rendered = render_line(line, new);
+        map.extend(std::iter::repeat_n(n + 1, rendered.split('\n').count()));
+        out.push_str(&rendered);
+    }
+    (out, map)
+}
+
+fn render_line(template: &str, new: &NewRevision) -> String {
     let join = |v: &[String]| v.join(", ");
     let downs: Vec<String> = new.down_revisions.iter().map(|r| r.to_string()).collect();
     let message = new.message.replace("\r\n", "\n").replace('\n', "\n-- ");
@@ -569,7 +851,8 @@ mod tests {
             RevisionError::UnknownKey {
                 path: "v/x.sql".into(),
                 line: 4,
-                key: "Author".into()
+                key: "Author".into(),
+                suggestion: None,
             }
         );
         assert!(e
@@ -721,5 +1004,157 @@ mod tests {
         assert_eq!(r.depends_on, vec!["x1".to_string()]);
         assert!(r.is_reversible());
         assert!(r.upgrade.is_blank());
+    }
+
+    #[test]
+    fn prose_after_a_blank_comment_line_is_accepted() {
+        let text = "-- Add the thing\n--\n-- Revision ID: a1\n-- Revises:\n-- Transactional: true\n--\n-- This adds the thing, carefully.\n-- NOTE: run it at night; see https://example.com/x\n-- Author: me\n\n-- migrate:upgrade\nselect 1;\n";
+        let r = parse(text).unwrap();
+        assert_eq!(r.id.as_str(), "a1");
+        assert_eq!(r.message, "Add the thing");
+        assert!(r.longdoc.contains("NOTE: run it at night"), "{}", r.longdoc);
+    }
+
+    #[test]
+    fn misspelled_key_in_a_prose_paragraph_is_refused_with_a_suggestion() {
+        let text = "-- msg\n--\n-- Revision ID: a1\n--\n-- Some words.\n-- Revison ID: a2\n-- migrate:upgrade\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(
+            e,
+            RevisionError::UnknownKey {
+                path: "v/x.sql".into(),
+                line: 6,
+                key: "Revison ID".into(),
+                suggestion: Some("Revision ID"),
+            }
+        );
+        assert!(e.to_string().contains("did you mean `Revision ID`"), "{e}");
+        for (line, want) in [
+            ("-- revises: a0", "Revises"),
+            ("-- Depend On: a0", "Depends On"),
+            ("-- Branch_Labels: x", "Branch Labels"),
+            ("-- down_revision: a0", "Revises"),
+            ("-- Transactionnal: false", "Transactional"),
+        ] {
+            let text = format!("-- msg\n--\n-- Revision ID: a1\n{line}\n-- migrate:upgrade\n");
+            let e = parse(&text).unwrap_err();
+            assert!(
+                matches!(&e, RevisionError::UnknownKey { line: 4, suggestion: Some(s), .. } if *s == want),
+                "{line}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn misspelled_revision_id_in_first_line_is_named_not_missing() {
+        let e = parse("-- Revison ID: a1\n-- migrate:upgrade\n").unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                RevisionError::UnknownKey {
+                    line: 1,
+                    suggestion: Some("Revision ID"),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn prose_among_the_keys_without_a_blank_line_is_refused() {
+        let e =
+            parse("-- msg\n--\n-- Revision ID: a1\n-- This adds the thing.\n-- migrate:upgrade\n")
+                .unwrap_err();
+        assert!(
+            matches!(e, RevisionError::NotAKeyLine { line: 4, .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("blank `--` line"), "{e}");
+    }
+
+    #[test]
+    fn a_message_that_looks_like_a_key_is_still_a_message() {
+        let r =
+            parse("-- Revise: users table\n--\n-- Revision ID: a1\n-- migrate:upgrade\n").unwrap();
+        assert_eq!(r.message, "Revise: users table");
+    }
+
+    #[test]
+    fn near_miss_markers_are_named_with_a_suggestion() {
+        for (marker, want) in [
+            ("--migrate:upgrade", UPGRADE_MARKER),
+            ("-- MIGRATE:UPGRADE", UPGRADE_MARKER),
+            ("-- migrate: upgrade", UPGRADE_MARKER),
+            ("-- migrate:up", UPGRADE_MARKER),
+            ("  -- migrate:upgrade", UPGRADE_MARKER),
+        ] {
+            let text = format!("-- msg\n--\n-- Revision ID: a1\n\n{marker}\nselect 1;\n-- migrate:downgrade\nselect 2;\n");
+            let e = parse(&text).unwrap_err();
+            assert_eq!(
+                e,
+                RevisionError::UnknownMarker {
+                    path: "v/x.sql".into(),
+                    line: 5,
+                    marker: marker.trim().to_owned(),
+                    suggestion: Some(want),
+                },
+                "{marker}"
+            );
+            assert!(
+                e.to_string().contains(&format!("did you mean `{want}`")),
+                "{e}"
+            );
+        }
+        // Right after the keys, without a blank line, too.
+        let e = parse("-- Revision ID: a1\n-- Migrate:Downgrade\n").unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                RevisionError::UnknownMarker {
+                    line: 2,
+                    suggestion: Some(DOWNGRADE_MARKER),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn render_lines_map_back_to_template_lines() {
+        let new = NewRevision {
+            id: RevisionId::new("abc").unwrap(),
+            message: "one\ntwo\nthree".into(),
+            down_revisions: vec![],
+            branch_labels: vec![],
+            depends_on: vec![],
+            create_date: "d".into(),
+        };
+        let (text, map) = render_mapped(
+            "-- ${message}\n-- Revision ID: ${revision}\n-- MIGRATE:UPGRADE\n",
+            &new,
+        );
+        assert_eq!(
+            text,
+            render(
+                "-- ${message}\n-- Revision ID: ${revision}\n-- MIGRATE:UPGRADE\n",
+                &new
+            )
+        );
+        assert_eq!(map, vec![1, 1, 1, 2, 3, 4]);
+        let e = parse(&text)
+            .unwrap_err()
+            .relocate(Path::new("t.tmpl"), &map);
+        assert!(e.to_string().starts_with("t.tmpl:3: "), "{e}");
+    }
+
+    #[test]
+    fn a_message_starting_with_migrate_is_not_a_marker() {
+        let r = parse(
+            "-- Migrate: users to the new schema\n--\n-- Revision ID: a1\n-- migrate:upgrade\n",
+        )
+        .unwrap();
+        assert_eq!(r.message, "Migrate: users to the new schema");
     }
 }

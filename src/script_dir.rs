@@ -35,6 +35,11 @@ pub enum ScriptError {
     TooBig { path: PathBuf },
     #[error(transparent)]
     Revision(#[from] RevisionError),
+    #[error("the revision template makes a file that does not parse, so nothing was written: {source}; fix {template}")]
+    Template {
+        template: String,
+        source: Box<RevisionError>,
+    },
     #[error(transparent)]
     Graph(#[from] GraphError),
 }
@@ -131,8 +136,23 @@ impl ScriptDir {
         if path.exists() {
             return Err(ScriptError::FileExists { path });
         }
-        let text = revision::render(&self.template()?, new);
-        Revision::parse(&path, &text)?;
+        let (text, lines) = revision::render_mapped(&self.template()?, new);
+        if let Err(e) = Revision::parse(&path, &text) {
+            // The file was never written: blame the template line that made the bad line.
+            let tmpl = self.location.join(TEMPLATE_FILE);
+            let (at, template) = if tmpl.is_file() {
+                (tmpl.clone(), tmpl.display().to_string())
+            } else {
+                (
+                    PathBuf::from("<built-in template>"),
+                    "the built-in template".to_owned(),
+                )
+            };
+            return Err(ScriptError::Template {
+                template,
+                source: Box::new(e.relocate(&at, &lines)),
+            });
+        }
         fs::create_dir_all(self.versions()).map_err(|source| ScriptError::Write {
             path: self.versions(),
             source,

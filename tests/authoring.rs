@@ -331,3 +331,60 @@ fn missing_database_url_is_explained() {
         .code(2)
         .stderr_has("no database URL: pass --database-url, set DATABASE_URL");
 }
+
+#[test]
+fn prose_after_the_header_keys_is_accepted_but_misspelled_keys_are_refused() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    p.file(
+        "b1_notes.sql",
+        "-- Add the thing\n--\n-- Revision ID: b1\n-- Revises: a1\n-- Transactional: true\n--\n-- This adds the thing, carefully.\n-- NOTE: run it at night.\n\n-- migrate:upgrade\nSELECT 1;\n",
+    );
+    p.run_offline(&["db", "heads"]).ok().stdout_has("b1 (head)");
+    p.run_offline(&["db", "show", "b1"])
+        .ok()
+        .stdout_has("NOTE: run it at night.");
+    p.file(
+        "c1_typo.sql",
+        "-- Typo\n--\n-- Revison ID: c1\n-- Revises: b1\n\n-- migrate:upgrade\nSELECT 1;\n",
+    );
+    p.run_offline(&["db", "heads"])
+        .code(2)
+        .stderr_has("c1_typo.sql:3: unknown header key `Revison ID`; did you mean `Revision ID`?");
+}
+
+#[test]
+fn near_miss_marker_is_named_with_file_line_and_suggestion() {
+    for marker in [
+        "--migrate:upgrade",
+        "-- MIGRATE:UPGRADE",
+        "-- migrate: upgrade",
+    ] {
+        let p = Project::new();
+        p.file(
+            "a1_x.sql",
+            &format!("-- x\n--\n-- Revision ID: a1\n-- Revises:\n\n{marker}\nSELECT 1;\n\n-- migrate:downgrade\nSELECT 1;\n"),
+        );
+        let r = p.run_offline(&["db", "upgrade", "--sql"]);
+        r.code(2).stderr_has(&format!(
+            "a1_x.sql:6: unrecognised marker `{marker}`; did you mean `-- migrate:upgrade`?"
+        ));
+        assert!(!r.stderr.contains("comes before"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn migrate_with_a_broken_template_names_the_template_line_and_writes_nothing() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    p.write(
+        "migrations/script.sql.tmpl",
+        "-- ${message}\n--\n-- Revision ID: ${revision}\n-- Revises: ${down_revision}\n\n-- MIGRATE:UPGRADE\n\n-- migrate:downgrade\n",
+    );
+    let r = p.run_offline(&["db", "migrate", "-m", "two\nlines"]);
+    r.code(2)
+        .stderr_has("script.sql.tmpl:6: unrecognised marker `-- MIGRATE:UPGRADE`")
+        .stderr_has("the revision template makes a file that does not parse");
+    assert!(!r.stderr.contains("versions/"), "{}", r.stderr);
+    assert_eq!(versions(&p).len(), 1, "nothing written");
+}

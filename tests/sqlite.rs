@@ -121,3 +121,166 @@ fn all_is_refused_for_a_sqlite_file() {
         .stderr_has("--all migrates PostgreSQL databases");
     assert!(!db.table_exists("alembic_version"));
 }
+
+fn run_with_url(p: &Project, url: &str, args: &[&str]) -> Run {
+    let mut c = p.cmd(args);
+    c.env("DATABASE_URL", url);
+    Run::from(c.output().expect("run"))
+}
+
+#[test]
+fn read_commands_on_a_missing_sqlite_file_create_nothing() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    let file = p.path().join("q.db");
+    for args in [
+        &["db", "current"][..],
+        &["db", "check"],
+        &["db", "verify"],
+        &["db", "history", "-i"],
+    ] {
+        run_with_url(&p, "sqlite:///q.db", args)
+            .code(1)
+            .stderr_has("q.db does not exist");
+        assert!(!file.exists(), "{args:?} created {}", file.display());
+    }
+    run_with_url(&p, "sqlite:///q.db", &["db", "heads"]).ok();
+    // A dry run plans against the empty database the real run would create, and creates nothing.
+    run_with_url(&p, "sqlite:///q.db", &["db", "upgrade", "--dry-run"])
+        .ok()
+        .stderr_has("a1");
+    assert!(!file.exists(), "--dry-run created {}", file.display());
+    let left: Vec<_> = std::fs::read_dir(p.path())
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("q.db"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn in_memory_sqlite_is_refused_for_commands_that_write() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    for url in ["sqlite://", "sqlite:///:memory:"] {
+        for args in [
+            &["db", "upgrade"][..],
+            &["db", "downgrade", "base"],
+            &["db", "stamp", "a1"],
+            &["db", "resolve", "a1", "--applied"],
+            &["db", "verify", "--accept", "a1"],
+        ] {
+            run_with_url(&p, url, args)
+                .code(2)
+                .stderr_has("in-memory SQLite database")
+                .stderr_has("nothing would persist");
+        }
+        let mut c = p.cmd(&["db", "startup", "--", "true"]);
+        c.env("DATABASE_URL", url)
+            .env("AUTO_MIGRATE_FAIL_ON_ERROR", "true");
+        Run::from(c.output().expect("run"))
+            .code(2)
+            .stdout_has("in-memory SQLite database");
+        // Reading an empty in-memory database is harmless.
+        run_with_url(&p, url, &["db", "current"]).ok();
+    }
+}
+
+#[test]
+fn a_missing_parent_folder_is_named_as_such() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    run_with_url(&p, "sqlite:///nope/q.db", &["db", "upgrade"])
+        .code(2)
+        .stderr_has("folder")
+        .stderr_has("nope` does not exist");
+    assert!(!p.path().join("nope").exists());
+}
+
+#[test]
+fn a_relative_sqlite_path_in_the_config_file_is_relative_to_that_file() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    p.write(
+        "dapp-migrate.toml",
+        "script_location = \"migrations\"\ndatabase_url = \"sqlite:///app.db\"\n",
+    );
+    p.write("sub/keep", "");
+    let mut c = p.cmd(&["db", "upgrade"]);
+    c.current_dir(p.path().join("sub"));
+    Run::from(c.output().expect("run")).ok();
+    assert!(
+        p.path().join("app.db").is_file(),
+        "not beside the config file"
+    );
+    assert!(!p.path().join("sub/app.db").exists());
+    // DATABASE_URL stays relative to the working directory, as SQLAlchemy has it.
+    let mut c = p.cmd(&["db", "upgrade"]);
+    c.current_dir(p.path().join("sub"))
+        .env("DATABASE_URL", "sqlite:///env.db");
+    Run::from(c.output().expect("run")).ok();
+    assert!(p.path().join("sub/env.db").is_file());
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else if !e.file_name().to_string_lossy().contains(".db") {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn quickstart_runs_from_its_folder_and_from_the_repository_root() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let qs = root.path().join("examples/quickstart");
+    copy_tree(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
+        &qs,
+    );
+    let dapp = |dir: &std::path::Path, args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_dapp"));
+        c.args(args).current_dir(dir);
+        for v in [
+            "DATABASE_URL",
+            "DAPP_MIGRATE_CONFIG",
+            "SQLALCHEMY_DATABASE_URI",
+        ] {
+            c.env_remove(v);
+        }
+        Run::from(c.output().expect("run dapp"))
+    };
+    // The README's first command, from the repository's root.
+    dapp(
+        root.path(),
+        &[
+            "db",
+            "--config",
+            "examples/quickstart/dapp-migrate.toml",
+            "upgrade",
+        ],
+    )
+    .ok();
+    // From its own folder: the same database.
+    dapp(&qs, &["db", "current"])
+        .ok()
+        .stdout_has("c3d4e5f6a1b2 (head)");
+    dapp(&qs, &["db", "downgrade", "-1"]).ok();
+    dapp(&qs, &["db", "upgrade"]).ok();
+    dapp(
+        root.path(),
+        &[
+            "db",
+            "--config",
+            "examples/quickstart/dapp-migrate.toml",
+            "current",
+        ],
+    )
+    .ok()
+    .stdout_has("c3d4e5f6a1b2 (head)");
+}

@@ -8,13 +8,52 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use super::{Backend, BackendError, Dialect, HistoryRow, LockHolder, Tables};
+
+/// What a command will do with the database, which decides what opening it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads (`current`, `check`, `verify`, `history -i`): never creates the file.
+    Read,
+    /// Writes (`upgrade`, `downgrade`, `stamp`, `startup`, `resolve`, `verify --accept`):
+    /// creates the file when missing, as SQLAlchemy does; refuses an in-memory database.
+    Write,
+    /// `--dry-run` of a write: plans against the file, or against an empty database when
+    /// the file does not exist yet (what the real run would find), creating nothing.
+    Plan,
+}
+
+/// Why a SQLite database cannot be opened for a command.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Bad input (exit 2): nothing written would persist.
+    #[error("{url} is an in-memory SQLite database: `{command}` would write to it and nothing would persist once dapp exits; give a file (sqlite:///path/to/app.db)")]
+    InMemoryWrite { url: String, command: String },
+    /// Bad input (exit 2): the file cannot be created.
+    #[error("the folder `{}` does not exist, so the SQLite database {} cannot be created there; create the folder or fix the path (a relative path in dapp-migrate.toml is relative to that file's folder; in DATABASE_URL or --database-url, to the working directory)", folder.display(), file.display())]
+    MissingFolder { folder: PathBuf, file: PathBuf },
+    /// The database does not exist (exit 1), and a read command does not create it.
+    #[error("the SQLite database file {} does not exist (nothing was created: read commands never create it); `dapp db upgrade` creates it, or fix the path (a relative path in dapp-migrate.toml is relative to that file's folder; in DATABASE_URL or --database-url, to the working directory)", file.display())]
+    MissingFile { file: PathBuf },
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+impl OpenError {
+    /// True for bad input found before anything was written (exit 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            OpenError::InMemoryWrite { .. } | OpenError::MissingFolder { .. }
+        )
+    }
+}
 
 /// A connection to a SQLite database file.
 pub struct Sqlite {
@@ -29,6 +68,10 @@ impl Sqlite {
     /// Opens (creating when missing, as SQLAlchemy does) the database at `path`.
     pub fn open(path: &str) -> Result<Sqlite, BackendError> {
         let conn = Connection::open(path).map_err(convert)?;
+        Sqlite::with_connection(conn, path)
+    }
+
+    fn with_connection(conn: Connection, path: &str) -> Result<Sqlite, BackendError> {
         // Writers outside dapp (the application) may hold the write lock briefly.
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(convert)?;
@@ -40,6 +83,51 @@ impl Sqlite {
             lock: None,
             round_trips: 0,
         })
+    }
+
+    /// Opens the database at `path` for a command that will do `access` with it: checks first
+    /// that a write can persist and that a read finds an existing file, and creates nothing a
+    /// read or a dry run does not need. `url` and `command` are only used in messages.
+    pub fn open_for(
+        path: &str,
+        access: Access,
+        url: &str,
+        command: &str,
+    ) -> Result<Sqlite, OpenError> {
+        let memory = path.is_empty() || path == ":memory:";
+        if memory {
+            if access == Access::Write {
+                return Err(OpenError::InMemoryWrite {
+                    url: url.to_owned(),
+                    command: command.to_owned(),
+                });
+            }
+            return Ok(Sqlite::open(":memory:")?);
+        }
+        let file = std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path));
+        if let Some(folder) = file.parent().filter(|f| !f.as_os_str().is_empty()) {
+            if !folder.is_dir() {
+                return Err(OpenError::MissingFolder {
+                    folder: folder.to_owned(),
+                    file,
+                });
+            }
+        }
+        match access {
+            Access::Write => Ok(Sqlite::open(path)?),
+            _ if !Path::new(path).exists() => match access {
+                Access::Plan => Ok(Sqlite::open(":memory:")?),
+                _ => Err(OpenError::MissingFile { file }),
+            },
+            // Without SQLITE_OPEN_CREATE: a file removed meanwhile is an error, not a new file.
+            _ => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(path, flags).map_err(convert)?;
+                Ok(Sqlite::with_connection(conn, path)?)
+            }
+        }
     }
 
     pub fn round_trips(&self) -> u32 {
@@ -398,5 +486,45 @@ mod tests {
         };
         assert_eq!(block_on(db.read_versions(&t)).expect("read"), None);
         assert!(block_on(db.read_history(&t)).expect("read").is_empty());
+    }
+
+    #[test]
+    fn open_for_creates_only_for_writes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("q.db");
+        let f = file.to_str().expect("utf-8 path");
+        let e = Sqlite::open_for(f, Access::Read, "u", "current")
+            .err()
+            .expect("refused");
+        assert!(matches!(e, OpenError::MissingFile { .. }), "{e}");
+        assert!(!e.is_usage());
+        assert!(Sqlite::open_for(f, Access::Plan, "u", "upgrade").is_ok());
+        assert!(!file.exists(), "a read or a plan created the file");
+        assert!(Sqlite::open_for(f, Access::Write, "u", "upgrade").is_ok());
+        assert!(file.exists());
+        assert!(Sqlite::open_for(f, Access::Read, "u", "current").is_ok());
+        let nested = dir.path().join("nope/q.db");
+        let e = Sqlite::open_for(
+            nested.to_str().expect("utf-8"),
+            Access::Write,
+            "u",
+            "upgrade",
+        )
+        .err()
+        .expect("refused");
+        assert!(
+            matches!(e, OpenError::MissingFolder { .. }) && e.is_usage(),
+            "{e}"
+        );
+        for memory in ["", ":memory:"] {
+            let e = Sqlite::open_for(memory, Access::Write, "sqlite://", "stamp")
+                .err()
+                .expect("refused");
+            assert!(
+                matches!(e, OpenError::InMemoryWrite { .. }) && e.is_usage(),
+                "{e}"
+            );
+            assert!(Sqlite::open_for(memory, Access::Read, "sqlite://", "current").is_ok());
+        }
     }
 }
