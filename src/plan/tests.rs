@@ -346,6 +346,22 @@ fn downgrade_minus_one_from_a_merge_point_is_ambiguous() {
 }
 
 #[test]
+fn ambiguous_walk_hint_on_downgrade_suggests_a_step_down() {
+    let g = example();
+    let text = down(&g, &["6a0000000008"], "-1").unwrap_err().to_string();
+    assert!(text.contains("one step below 6a0000000008"), "{text}");
+    assert!(
+        text.contains("LABEL@-N") && !text.contains("LABEL@+N"),
+        "{text}"
+    );
+    let e = up(&g, &["3c0000000003"], "+1").unwrap_err().to_string();
+    assert!(
+        e.contains("one step above 3c0000000003") && e.contains("LABEL@+N"),
+        "{e}"
+    );
+}
+
+#[test]
 fn downgrade_minus_one_from_several_heads_is_refused() {
     let g = example();
     let e = down(&g, &["4e0000000005", "5f1000000007"], "-1").unwrap_err();
