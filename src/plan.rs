@@ -400,20 +400,38 @@ pub fn stamp(
             ops,
         });
     }
-    refuse_overlap(g, targets, &heads)?;
+    let written: Vec<&String> = steps
+        .iter()
+        .flat_map(|s| &s.ops)
+        .filter_map(|op| match op {
+            RowOp::Insert(x) | RowOp::Update { to: x, .. } => Some(x),
+            RowOp::Delete(_) | RowOp::DeleteAll => None,
+        })
+        .collect();
+    refuse_overlap(g, targets, &heads, &written)?;
     Ok(Plan {
         steps,
         heads_after: heads,
     })
 }
 
-/// Refuses version rows of which one lies below another (through `Revises` or `Depends On`):
-/// the next command could not tell where the database is.
-fn refuse_overlap(g: &RevisionGraph, targets: &[Target], rows: &[String]) -> Result<(), PlanError> {
+/// Refuses a stamp that writes a version row below or above another row (through `Revises` or
+/// `Depends On`): the next command could not tell where the database is. Rows the stamp did
+/// not write are not its doing and are left to the commands that read them.
+fn refuse_overlap(
+    g: &RevisionGraph,
+    targets: &[Target],
+    rows: &[String],
+    written: &[&String],
+) -> Result<(), PlanError> {
     let idx: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
+    let wrote = |i: usize| written.iter().any(|w| w.as_str() == g.node(i).id());
     for &above in &idx {
         let below = g.ancestors(&[above], Edges::WithDependencies);
-        if let Some(&b) = idx.iter().find(|&&b| b != above && below.contains(b)) {
+        if let Some(&b) = idx
+            .iter()
+            .find(|&&b| b != above && below.contains(b) && (wrote(b) || wrote(above)))
+        {
             return Err(PlanError::StampOverlap {
                 targets: targets.iter().map(|t| t.to_string()).collect(),
                 below: g.node(b).id().to_owned(),

@@ -631,6 +631,14 @@ fn stamp_of_revisions_below_one_another_is_refused() {
 }
 
 #[test]
+fn stamp_leaves_overlapping_rows_it_did_not_write_to_other_commands() {
+    let g = audit_graph();
+    // Rows 6b7f and b1ab overlap already; stamping audit's branch does not touch them.
+    let p = stamp_from(&g, &["6b7f00000001", "b1ab00000002"], &["54d300000003"]).unwrap();
+    assert_eq!(p.steps[0].ops, vec![ins("54d300000003")]);
+}
+
+#[test]
 fn stamp_of_the_same_revision_twice_writes_one_row() {
     let g = audit_graph();
     let p = stamp_from(&g, &["post0001"], &["6b7f", "6b7f00000001"]).unwrap();
