@@ -124,7 +124,8 @@ pub struct EngineOptions {
     /// Allow version rows no file describes (for `stamp --purge`).
     pub allow_unknown_rows: bool,
     /// A tenant schema to put first on the `search_path` before any migration SQL runs, so
-    /// unqualified names land in it (`--all` with tenant schemas). Set once, under the lock,
+    /// unqualified names land in it (`--all` with tenant schemas, or one tenant schema named by
+    /// `version_table_schema`: see `fleet::tenant_search_path`). Set once, under the lock,
     /// only when there is something to run.
     pub search_path: Option<String>,
     /// With no `search_path`: the `tenant_schemas_query` that, when it lists the version

@@ -447,6 +447,10 @@ fn stamp_all_moves_every_tenants_rows_without_running_sql() {
     tenant_run(&p, &db, &["db", "upgrade", "--all"])
         .ok()
         .stderr_has("tenant_002: 1 step(s)");
+    // Revisions below one another are refused before any target is touched.
+    tenant_run(&p, &db, &["db", "stamp", "--all", "a1", "a2"])
+        .code(2)
+        .stderr_has("a1 is below a2");
     // --purge clears rows no file knows.
     db.exec("UPDATE tenant_003.alembic_version SET version_num = 'deadbeef0000';");
     tenant_run(&p, &db, &["db", "stamp", "--all", "--purge", "heads"]).ok();

@@ -38,6 +38,10 @@ impl Ctx<'_, '_> {
                 g.resolve_target(t)?;
             }
         }
+        if let Action::Stamp { purge } = action {
+            // Relative or overlapping revisions are refused whatever a target holds.
+            plan::stamp(&g, &[], &targets, purge)?;
+        }
         let first = targets.first().cloned().unwrap_or_else(Target::heads);
         let planner = |cur: &[usize]| match action {
             Action::Downgrade => plan::downgrade(&g, cur, &first),
