@@ -295,7 +295,7 @@ pub struct UpgradeArgs {
     pub fleet: FleetArgs,
 }
 
-/// `--all` and its companions, for upgrade, current, check and startup.
+/// `--all` and its companions, for upgrade, downgrade, stamp, current, check and startup.
 #[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Many databases and tenant schemas")]
 pub struct FleetArgs {
@@ -336,14 +336,16 @@ pub struct DowngradeArgs {
     )]
     pub revision: String,
     /// Print the SQL instead of running it (no database connection); needs FROM:TO
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all")]
     pub sql: bool,
     /// Print the plan and change nothing
-    #[arg(long, conflicts_with = "sql")]
+    #[arg(long, conflicts_with_all = ["sql", "all"])]
     pub dry_run: bool,
     /// Accepted for compatibility with Flask-Migrate; ignored
     #[arg(long, hide = true)]
     pub tag: Option<String>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -401,14 +403,16 @@ pub struct StampArgs {
     #[arg(long)]
     pub purge: bool,
     /// Print the SQL instead of running it
-    #[arg(long, conflicts_with = "purge")]
+    #[arg(long, conflicts_with_all = ["purge", "all"])]
     pub sql: bool,
     /// Print the plan and change nothing
-    #[arg(long, conflicts_with = "sql")]
+    #[arg(long, conflicts_with_all = ["sql", "all"])]
     pub dry_run: bool,
     /// Accepted for compatibility with Flask-Migrate; ignored
     #[arg(long, hide = true)]
     pub tag: Option<String>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Args)]

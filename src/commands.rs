@@ -70,7 +70,13 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
             ctx.migrate_db(MoveKind::Up, &a.revision, a.sql, a.dry_run)
         }
         DbCommand::Resolve(a) => ctx.resolve(&a.revision, a.applied),
+        DbCommand::Downgrade(a) if a.fleet.all => {
+            ctx.fleet(Action::Downgrade, &a.revision, &a.fleet)
+        }
         DbCommand::Downgrade(a) => ctx.migrate_db(MoveKind::Down, &a.revision, a.sql, a.dry_run),
+        DbCommand::Stamp(a) if a.fleet.all => {
+            ctx.fleet_of(Action::Stamp { purge: a.purge }, &a.revisions, &a.fleet)
+        }
         DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
         DbCommand::Check(a) if a.fleet.all => ctx.fleet(Action::Check, "heads", &a.fleet),
         DbCommand::Check(_) => ctx.block_on(|c| Box::pin(c.check())),
@@ -267,6 +273,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     }
 
     pub(crate) fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {
+        let (search_path, tenant_query) = crate::fleet::tenant_search_path(&self.config);
         EngineOptions {
             tables: self.tables(),
             lock_wait: self.config.lock_wait,
@@ -274,7 +281,8 @@ impl<'a, 'io> Ctx<'a, 'io> {
             lock_retries: self.config.lock_retries,
             lock_timeout_set: self.config.lock_timeout.is_some(),
             host: hostname(self.env),
-            search_path: None,
+            search_path,
+            tenant_query,
             force: self.force,
             lease: (self.config.lock == crate::config::LockMode::Table).then(|| {
                 crate::engine::LeaseOptions {
@@ -795,14 +803,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 None => Vec::new(),
             };
             let p = plan::stamp(&g, &current, &targets, false)?;
-            let text = crate::offline::render(
-                &g,
-                &p,
-                &self.tables(),
-                self.config.transaction_per_migration,
-                current.is_empty(),
-                self.offline_dialect(),
-            );
+            let text = self.offline_search_path()
+                + &crate::offline::render(
+                    &g,
+                    &p,
+                    &self.tables(),
+                    self.config.transaction_per_migration,
+                    current.is_empty(),
+                    self.offline_dialect(),
+                );
             return self.out(&text);
         }
         let targets: Vec<Target> = revisions
@@ -844,15 +853,37 @@ impl<'a, 'io> Ctx<'a, 'io> {
             MoveKind::Up => plan::upgrade(g, &current, &upper)?,
             MoveKind::Down => plan::downgrade(g, &current, &upper)?,
         };
-        let text = crate::offline::render(
-            g,
-            &p,
-            &self.tables(),
-            self.config.transaction_per_migration,
-            current.is_empty() && kind == MoveKind::Up,
-            self.offline_dialect(),
-        );
+        let text = self.offline_search_path()
+            + &crate::offline::render(
+                g,
+                &p,
+                &self.tables(),
+                self.config.transaction_per_migration,
+                current.is_empty() && kind == MoveKind::Up,
+                self.offline_dialect(),
+            );
         self.out(&text)
+    }
+
+    /// `--sql` for a tenant schema (see `fleet::tenant_search_path`) starts by putting the
+    /// schema first on the `search_path`, as `--all` does. A tenant query cannot run offline:
+    /// then a warning says what to add.
+    fn offline_search_path(&mut self) -> String {
+        match crate::fleet::tenant_search_path(&self.config) {
+            (Some(schema), _) => format!(
+                "SET search_path TO {}, public;\n\n",
+                crate::backend::quote_ident(&schema)
+            ),
+            (None, Some(_)) => {
+                let schema = self.config.version_table_schema.clone().unwrap_or_default();
+                self.log(&format!(
+                    "WARNING [dapp] --sql does not run tenant_schemas_query: if {schema} is a tenant schema, run `SET search_path TO {}, public;` before this script",
+                    crate::backend::quote_ident(&schema)
+                ));
+                String::new()
+            }
+            (None, None) => String::new(),
+        }
     }
 
     fn execute(

@@ -124,9 +124,14 @@ pub struct EngineOptions {
     /// Allow version rows no file describes (for `stamp --purge`).
     pub allow_unknown_rows: bool,
     /// A tenant schema to put first on the `search_path` before any migration SQL runs, so
-    /// unqualified names land in it (`--all` with tenant schemas). Set once, under the lock,
+    /// unqualified names land in it (`--all` with tenant schemas, or one tenant schema named by
+    /// `version_table_schema`: see `fleet::tenant_search_path`). Set once, under the lock,
     /// only when there is something to run.
     pub search_path: Option<String>,
+    /// With no `search_path`: the `tenant_schemas_query` that, when it lists the version
+    /// table's schema, makes that schema the `search_path` (run under the lock, only when
+    /// there is something to run).
+    pub tenant_query: Option<String>,
     /// Run even when a revision to apply failed part-way outside a transaction last time.
     pub force: bool,
     /// `lock = "table"`: a lease row instead of an advisory lock.
@@ -505,13 +510,39 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
     }
 
+    /// The schema to put first on the `search_path`: the tenant's of `--all`, or the version
+    /// table's schema when the tenant query lists it.
+    async fn search_path(&mut self) -> Result<Option<String>, EngineError> {
+        if self.opts.search_path.is_some() {
+            return Ok(self.opts.search_path.clone());
+        }
+        let (Some(query), Some(schema)) = (
+            self.opts.tenant_query.clone(),
+            self.opts.tables.schema.clone(),
+        ) else {
+            return Ok(None);
+        };
+        let rows = self
+            .backend
+            .query(&query)
+            .await
+            .map_err(|source| EngineError::Database {
+                doing: "listing the tenant schemas (tenant_schemas_query)".into(),
+                source,
+            })?;
+        let listed = rows
+            .iter()
+            .any(|r| r.first().and_then(|c| c.as_deref()) == Some(schema.as_str()));
+        Ok(listed.then_some(schema))
+    }
+
     async fn run_locked(
         &mut self,
         planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, EngineError> {
         let t = self.opts.tables.clone();
-        if let Some(schema) = self.opts.search_path.clone() {
+        if let Some(schema) = self.search_path().await? {
             self.exec(
                 &format!("SET search_path TO {}, public", quote_ident(&schema)),
                 "setting the search_path",

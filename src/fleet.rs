@@ -38,6 +38,10 @@ pub struct Target {
 pub enum Status {
     /// Revisions were applied.
     Migrated,
+    /// Revisions were rolled back (`downgrade --all`).
+    Downgraded,
+    /// Version rows were moved (`stamp --all`).
+    Stamped,
     /// Nothing to do.
     UpToDate,
     /// `current`/`check`: not at the heads.
@@ -51,6 +55,8 @@ impl Status {
     fn as_str(&self) -> &'static str {
         match self {
             Status::Migrated => "migrated",
+            Status::Downgraded => "downgraded",
+            Status::Stamped => "stamped",
             Status::UpToDate => "up to date",
             Status::Behind => "behind",
             Status::Failed => "FAILED",
@@ -81,8 +87,28 @@ pub struct Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Upgrade,
+    Downgrade,
+    /// `stamp --all`; with `purge`, rows no file knows are deleted too.
+    Stamp {
+        purge: bool,
+    },
     Current,
     Check,
+}
+
+impl Action {
+    /// Whether the action writes: it runs under the lock and moves rows.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Upgrade | Action::Downgrade | Action::Stamp { .. }
+        )
+    }
+
+    /// Version rows no file describes are accepted (and, for `stamp --purge`, deleted).
+    pub fn allows_unknown_rows(self) -> bool {
+        matches!(self, Action::Check | Action::Stamp { purge: true })
+    }
 }
 
 /// The databases of the fleet, with a pool each.
@@ -294,17 +320,19 @@ impl Fleet {
             ..base.tables.clone()
         };
         opts.search_path = t.schema.clone();
+        opts.tenant_query = None;
         let mut e = Engine::new(pg, g, opts);
         match action {
-            Action::Upgrade => {
+            Action::Upgrade | Action::Downgrade | Action::Stamp { .. } => {
                 let r = e.run(planner, &mut |_| {}).await?;
                 out.from = r.heads_before;
                 out.to = r.heads_after;
                 out.steps = r.steps.len();
-                out.status = if out.steps == 0 {
-                    Status::UpToDate
-                } else {
-                    Status::Migrated
+                out.status = match action {
+                    _ if out.steps == 0 => Status::UpToDate,
+                    Action::Downgrade => Status::Downgraded,
+                    Action::Stamp { .. } => Status::Stamped,
+                    _ => Status::Migrated,
                 };
             }
             Action::Current | Action::Check => {
@@ -341,6 +369,69 @@ impl Fleet {
         }
         Ok(())
     }
+}
+
+/// For a command on one database (no `--all`): whether the version table's schema is a tenant
+/// schema, whose revisions' SQL must run with it first on the `search_path` as `--all` runs it.
+/// Returns the schema when the `tenant_schemas` pattern matches it, or the
+/// `tenant_schemas_query` that decides it under the lock (see `EngineOptions::tenant_query`).
+/// Without tenant settings, or for a schema the pattern does not match, the SQL runs on the
+/// session's own `search_path` and only the version tables live in the schema.
+pub fn tenant_search_path(config: &Config) -> (Option<String>, Option<String>) {
+    let Some(schema) = &config.version_table_schema else {
+        return (None, None);
+    };
+    match &config.tenant_schemas {
+        Some(TenantSchemas::Pattern(p)) if like(schema, p) => (Some(schema.clone()), None),
+        Some(TenantSchemas::Query(q)) => (None, Some(q.clone())),
+        _ => (None, None),
+    }
+}
+
+/// PostgreSQL's `s LIKE pattern`: `%` any run of characters, `_` one character, `\` escapes
+/// the next; case-sensitive.
+pub fn like(s: &str, pattern: &str) -> bool {
+    enum Tok {
+        Any,
+        One,
+        Lit(char),
+    }
+    let mut toks = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        toks.push(match c {
+            '%' => Tok::Any,
+            '_' => Tok::One,
+            '\\' => Tok::Lit(it.next().unwrap_or('\\')),
+            c => Tok::Lit(c),
+        });
+    }
+    let s: Vec<char> = s.chars().collect();
+    // matched[i]: the tokens so far match the first i characters.
+    let mut matched = vec![false; s.len() + 1];
+    matched[0] = true;
+    for tok in &toks {
+        let mut next = vec![false; s.len() + 1];
+        match tok {
+            Tok::Any => {
+                let mut any = false;
+                for i in 0..=s.len() {
+                    any |= matched[i];
+                    next[i] = any;
+                }
+            }
+            Tok::One => {
+                next[1..].copy_from_slice(&matched[..s.len()]);
+            }
+            Tok::Lit(c) => {
+                for i in 1..=s.len() {
+                    next[i] = matched[i - 1] && s[i - 1] == *c;
+                }
+            }
+        }
+        matched = next;
+    }
+    matched[s.len()]
 }
 
 /// The summary table: target, from, to, steps, time, status (and the error, if any).
@@ -401,6 +492,8 @@ pub fn tally(outcomes: &[Outcome]) -> String {
     let mut parts = vec![format!("{} target(s)", outcomes.len())];
     for (st, word) in [
         (Status::Migrated, "migrated"),
+        (Status::Downgraded, "downgraded"),
+        (Status::Stamped, "stamped"),
         (Status::UpToDate, "up to date"),
         (Status::Behind, "behind"),
         (Status::Failed, "failed"),
@@ -445,6 +538,27 @@ mod tests {
             lines[2],
             "tenant_22  (empty)  a1      3  12 ms  FAILED: boom"
         );
+    }
+
+    #[test]
+    fn like_matches_as_postgresql_does() {
+        for (s, p, want) in [
+            ("tenant_a", "tenant\\_%", true),
+            ("tenantxa", "tenant\\_%", false),
+            ("tenantxa", "tenant_%", true),
+            ("tenant_", "tenant_%", true),
+            ("tenant", "tenant_%", false),
+            ("meta", "tenant_%", false),
+            ("Tenant_a", "tenant_%", false),
+            ("acme", "%", true),
+            ("a%b", "a\\%b", true),
+            ("axb", "a\\%b", false),
+            ("abc", "a%c%", true),
+            ("abc", "abc", true),
+            ("abcd", "abc", false),
+        ] {
+            assert_eq!(like(s, p), want, "{s} LIKE {p}");
+        }
     }
 
     #[test]

@@ -77,8 +77,9 @@ pub enum ResolveError {
         argument: String,
         heads: Vec<String>,
     },
-    #[error("Ambiguous walk: more than one revision is one step from {from}; name the revision or use a branch label (LABEL@+N)")]
-    AmbiguousWalk { from: String },
+    #[error("Ambiguous walk: more than one revision is one step {} {from}; name the revision or use a branch label ({})",
+        if *up { "above" } else { "below" }, if *up { "LABEL@+N" } else { "LABEL@-N" })]
+    AmbiguousWalk { from: String, up: bool },
     #[error("Requested revision {rev} overlaps with other requested revisions {others}")]
     Overlap { rev: String, others: String },
 }
@@ -859,8 +860,10 @@ impl RevisionGraph {
                 return Err(ResolveError::AmbiguousWalk {
                     from: match initial {
                         Some(Pos::Rev(r)) => self.nodes[r].id().to_owned(),
-                        _ => "base".into(),
+                        _ if steps > 0 => "base".into(),
+                        _ => "the heads".into(),
                     },
+                    up: steps > 0,
                 });
             }
             initial = Some(children[0]);

@@ -37,6 +37,12 @@ pub enum PlanError {
     RelativeStamp { target: String },
     #[error("`current` names what the database holds; it is not accepted here")]
     CurrentNotAllowed,
+    #[error("stamp {}: {below} is below {above}, so the version table would hold two rows for one branch; a row stands for everything below it: stamp {above} without {below} (nothing was written)", targets.join(" "))]
+    StampOverlap {
+        targets: Vec<String>,
+        below: String,
+        above: String,
+    },
 }
 
 fn describe_irreversible(revs: &[(String, String)]) -> String {
@@ -285,7 +291,11 @@ pub fn stamp(
     }
     let mut dests: Vec<Option<usize>> = Vec::new();
     for t in targets {
-        dests.extend(g.resolve_target(t)?.into_iter().map(Some));
+        for r in g.resolve_target(t)? {
+            if !dests.contains(&Some(r)) {
+                dests.push(Some(r));
+            }
+        }
     }
     if dests.is_empty() {
         dests.push(None);
@@ -344,14 +354,29 @@ pub fn stamp(
         });
     }
     for m in raw {
-        let from = ids(&m.from);
+        let mut from = ids(&m.from);
         let to = ids(&m.to);
         let mut ops = Vec::new();
         let missing_from = from.iter().any(|f| !heads.contains(f));
         let missing_to = to.iter().any(|t| !heads.contains(t));
+        if !to.is_empty() && !missing_to {
+            // An earlier step of this stamp already wrote it.
+            continue;
+        }
+        if !m.up && missing_from {
+            // Going down from rows an earlier step of this stamp already moved (`stamp A B`
+            // with A and B below one head): only the rows still there move, and with none
+            // left the destination is a row of its own. Alembic stops here (KeyError).
+            from.retain(|f| heads.contains(f));
+            if from.is_empty() && m.branch_move {
+                continue;
+            }
+        }
         if !m.up && m.branch_move {
             ops.push(RowOp::Delete(from[0].clone()));
-        } else if m.up && (m.branch_move || missing_from) && missing_to {
+        } else if (!m.up && from.is_empty())
+            || (m.up && (m.branch_move || missing_from) && missing_to)
+        {
             ops.push(RowOp::Insert(to[0].clone()));
         } else if from.len() > 1 {
             for f in &from[..from.len() - 1] {
@@ -375,10 +400,46 @@ pub fn stamp(
             ops,
         });
     }
+    let written: Vec<&String> = steps
+        .iter()
+        .flat_map(|s| &s.ops)
+        .filter_map(|op| match op {
+            RowOp::Insert(x) | RowOp::Update { to: x, .. } => Some(x),
+            RowOp::Delete(_) | RowOp::DeleteAll => None,
+        })
+        .collect();
+    refuse_overlap(g, targets, &heads, &written)?;
     Ok(Plan {
         steps,
         heads_after: heads,
     })
+}
+
+/// Refuses a stamp that writes a version row below or above another row (through `Revises` or
+/// `Depends On`): the next command could not tell where the database is. Rows the stamp did
+/// not write are not its doing and are left to the commands that read them.
+fn refuse_overlap(
+    g: &RevisionGraph,
+    targets: &[Target],
+    rows: &[String],
+    written: &[&String],
+) -> Result<(), PlanError> {
+    let idx: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
+    let wrote = |i: usize| written.iter().any(|w| w.as_str() == g.node(i).id());
+    for &above in &idx {
+        let below = g.ancestors(&[above], Edges::WithDependencies);
+        if let Some(&b) = idx
+            .iter()
+            .find(|&&b| b != above && below.contains(b) && (wrote(b) || wrote(above)))
+        {
+            return Err(PlanError::StampOverlap {
+                targets: targets.iter().map(|t| t.to_string()).collect(),
+                below: g.node(b).id().to_owned(),
+                above: g.node(above).id().to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 struct StampMove {

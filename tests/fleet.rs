@@ -268,3 +268,314 @@ fn startup_all_json_logs_are_one_object_per_line() {
         .iter()
         .any(|o| o["message"] == "✓ Migrations completed successfully"));
 }
+
+/// a1 creates `items`, a2 creates `extras`: unqualified names, as a tenant's revisions are.
+fn items_project() -> Project {
+    let p = Project::new();
+    p.rev(
+        "a1",
+        &[],
+        "CREATE TABLE items (id integer);",
+        Some("DROP TABLE items;"),
+    );
+    p.rev(
+        "a2",
+        &["a1"],
+        "CREATE TABLE extras (id integer);",
+        Some("DROP TABLE extras;"),
+    );
+    p
+}
+
+fn count(db: &TestDb, table: &str) -> Vec<String> {
+    db.col(&format!("SELECT count(*)::text FROM {table}"))
+}
+
+#[test]
+fn downgrade_of_one_tenant_by_version_table_schema_touches_only_its_tables() {
+    let db = TestDb::new("fleet_one_tenant_down");
+    db.exec("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b;");
+    let p = items_project();
+    tenant_run(&p, &db, &["db", "upgrade", "--all"]).ok();
+    // The default schema holds tables of the same names, with data.
+    db.exec(
+        "CREATE TABLE public.items (id integer); INSERT INTO public.items VALUES (1);
+         CREATE TABLE public.extras (id integer); INSERT INTO public.extras VALUES (1);",
+    );
+    tenant_run(
+        &p,
+        &db,
+        &[
+            "db",
+            "--version-table-schema",
+            "tenant_a",
+            "downgrade",
+            "-1",
+        ],
+    )
+    .ok();
+    assert!(!db.table_exists("tenant_a.extras"));
+    assert_eq!(
+        db.col("SELECT version_num FROM tenant_a.alembic_version"),
+        ["a1"]
+    );
+    assert_eq!(count(&db, "public.extras"), ["1"]);
+    assert!(db.table_exists("tenant_b.extras"));
+    // Named by the config file this time, down to base.
+    p.write(
+        "dapp-migrate.toml",
+        "script_location = \"migrations\"\nversion_table_schema = \"tenant_a\"\n",
+    );
+    tenant_run(&p, &db, &["db", "downgrade", "base"]).ok();
+    assert!(!db.table_exists("tenant_a.items"));
+    assert!(db
+        .col("SELECT version_num FROM tenant_a.alembic_version")
+        .is_empty());
+    assert_eq!(count(&db, "public.items"), ["1"]);
+    assert_eq!(count(&db, "public.extras"), ["1"]);
+    // And back up: the tables land in the tenant's schema again.
+    tenant_run(&p, &db, &["db", "upgrade"]).ok();
+    assert!(db.table_exists("tenant_a.items") && db.table_exists("tenant_a.extras"));
+    assert_eq!(
+        db.col("SELECT version_num FROM tenant_a.alembic_version"),
+        ["a2"]
+    );
+    assert_eq!(
+        db.col("SELECT version_num FROM tenant_b.alembic_version"),
+        ["a2"]
+    );
+}
+
+#[test]
+fn a_version_table_schema_that_is_no_tenant_keeps_the_sql_on_the_search_path() {
+    let db = TestDb::new("fleet_meta_schema");
+    db.exec("CREATE SCHEMA tenant_a;");
+    let p = items_project();
+    // With tenants configured and without: "meta" holds the version table only.
+    for tenants in [true, false] {
+        let mut c = p.cmd(&["db", "--version-table-schema", "meta", "upgrade"]);
+        c.env("DATABASE_URL", db.sqlalchemy_url());
+        if tenants {
+            c.env("DAPP_TENANT_SCHEMAS", "tenant\\_%");
+        }
+        Run::from(c.output().expect("run dapp")).ok();
+        assert!(db.table_exists("public.items"));
+        assert!(!db.table_exists("meta.items"));
+        assert_eq!(
+            db.col("SELECT version_num FROM meta.alembic_version"),
+            ["a2"]
+        );
+        let mut c = p.cmd(&["db", "--version-table-schema", "meta", "downgrade", "base"]);
+        c.env("DATABASE_URL", db.sqlalchemy_url());
+        if tenants {
+            c.env("DAPP_TENANT_SCHEMAS", "tenant\\_%");
+        }
+        Run::from(c.output().expect("run dapp")).ok();
+        assert!(!db.table_exists("public.items"));
+    }
+}
+
+#[test]
+fn a_tenant_listed_by_the_tenant_query_runs_its_sql_in_its_schema() {
+    let db = TestDb::new("fleet_tenant_query_one");
+    db.exec(
+        "CREATE SCHEMA acme; CREATE TABLE public.tenants (name text, active boolean);
+         INSERT INTO public.tenants VALUES ('acme', true);",
+    );
+    let p = items_project();
+    let mut c = p.cmd(&["db", "--version-table-schema", "acme", "upgrade"]);
+    c.env("DATABASE_URL", db.sqlalchemy_url());
+    c.env(
+        "DAPP_TENANT_SCHEMAS_QUERY",
+        "SELECT name FROM public.tenants WHERE active",
+    );
+    Run::from(c.output().expect("run dapp")).ok();
+    assert!(db.table_exists("acme.items") && db.table_exists("acme.extras"));
+    assert!(!db.table_exists("public.items"));
+}
+
+#[test]
+fn downgrade_all_rolls_back_every_tenant() {
+    let db = TestDb::new("fleet_downgrade_all");
+    schemas(&db, 3);
+    let p = project();
+    tenant_run(&p, &db, &["db", "upgrade", "--all"]).ok();
+    let r = tenant_run(&p, &db, &["db", "downgrade", "--all", "-1", "--jobs", "2"]);
+    r.ok()
+        .stderr_has("Downgrading 3 target(s), 2 at a time")
+        .stderr_has("3 target(s), 3 downgraded");
+    assert!(r.stdout.starts_with("target"));
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.ends_with("downgraded"))
+            .count(),
+        3
+    );
+    assert_eq!(
+        versions_by_schema(&db, 3),
+        ["tenant_001:a2", "tenant_002:a2", "tenant_003:a2"]
+    );
+    for i in 1..=3 {
+        assert!(!db.table_exists(&format!("tenant_{i:03}.t_a3")));
+        assert!(db.table_exists(&format!("tenant_{i:03}.t_a2")));
+    }
+    // Down to base; a second time is nothing to do.
+    tenant_run(&p, &db, &["db", "downgrade", "--all", "base"]).ok();
+    assert!(versions_by_schema(&db, 3).is_empty());
+    assert!(!db.table_exists("tenant_002.t_a1"));
+    tenant_run(&p, &db, &["db", "downgrade", "--all", "base"])
+        .ok()
+        .stderr_has("3 target(s), 3 up to date");
+}
+
+#[test]
+fn stamp_all_moves_every_tenants_rows_without_running_sql() {
+    let db = TestDb::new("fleet_stamp_all");
+    schemas(&db, 3);
+    let p = project();
+    let r = tenant_run(&p, &db, &["db", "stamp", "--all", "a2"]);
+    r.ok()
+        .stderr_has("Stamping 3 target(s)")
+        .stderr_has("3 target(s), 3 stamped");
+    assert_eq!(
+        versions_by_schema(&db, 3),
+        ["tenant_001:a2", "tenant_002:a2", "tenant_003:a2"]
+    );
+    assert!(!db.table_exists("tenant_001.t_a1"), "stamp runs no SQL");
+    // The next upgrade --all runs only a3 in each.
+    tenant_run(&p, &db, &["db", "upgrade", "--all"])
+        .ok()
+        .stderr_has("tenant_002: 1 step(s)");
+    // Revisions below one another are refused before any target is touched.
+    tenant_run(&p, &db, &["db", "stamp", "--all", "a1", "a2"])
+        .code(2)
+        .stderr_has("a1 is below a2");
+    // --purge clears rows no file knows.
+    db.exec("UPDATE tenant_003.alembic_version SET version_num = 'deadbeef0000';");
+    tenant_run(&p, &db, &["db", "stamp", "--all", "--purge", "heads"]).ok();
+    assert_eq!(
+        versions_by_schema(&db, 3),
+        ["tenant_001:a3", "tenant_002:a3", "tenant_003:a3"]
+    );
+}
+
+#[test]
+fn downgrade_all_failure_stays_in_its_tenant_and_fail_fast_stops_the_rest() {
+    let db = TestDb::new("fleet_downgrade_fail");
+    schemas(&db, 4);
+    let p = project();
+    tenant_run(&p, &db, &["db", "upgrade", "--all"]).ok();
+    // tenant_002 lost the table a3's downgrade drops.
+    db.exec("DROP TABLE tenant_002.t_a3;");
+    let r = tenant_run(&p, &db, &["db", "downgrade", "--all", "-1"]);
+    r.code(1)
+        .stderr_has("4 target(s), 3 downgraded, 1 failed")
+        .stderr_has("1 target(s) failed or were skipped: tenant_002");
+    assert_eq!(
+        versions_by_schema(&db, 4),
+        [
+            "tenant_001:a2",
+            "tenant_002:a3",
+            "tenant_003:a2",
+            "tenant_004:a2"
+        ]
+    );
+    // With --fail-fast, one at a time: the first failure starts nothing more.
+    db.exec("DROP TABLE tenant_001.t_a2;");
+    let r = tenant_run(
+        &p,
+        &db,
+        &[
+            "db",
+            "downgrade",
+            "--all",
+            "-1",
+            "--jobs",
+            "1",
+            "--fail-fast",
+        ],
+    );
+    r.code(1).stderr_has("4 target(s), 1 failed, 3 skipped");
+    assert_eq!(
+        versions_by_schema(&db, 4),
+        [
+            "tenant_001:a2",
+            "tenant_002:a3",
+            "tenant_003:a2",
+            "tenant_004:a2"
+        ]
+    );
+}
+
+#[test]
+fn offline_sql_for_a_tenant_schema_runs_in_that_schema() {
+    let db = TestDb::new("fleet_offline_tenant");
+    db.exec("CREATE SCHEMA tenant_a;");
+    let p = items_project();
+    let r = tenant_run(
+        &p,
+        &db,
+        &[
+            "db",
+            "--version-table-schema",
+            "tenant_a",
+            "upgrade",
+            "--sql",
+        ],
+    );
+    r.ok();
+    assert!(
+        r.stdout
+            .starts_with("SET search_path TO \"tenant_a\", public;\n"),
+        "{}",
+        r.stdout
+    );
+    db.exec(&r.stdout);
+    assert!(db.table_exists("tenant_a.items") && !db.table_exists("public.items"));
+    db.exec("CREATE TABLE public.extras (id integer); INSERT INTO public.extras VALUES (1);");
+    let r = tenant_run(
+        &p,
+        &db,
+        &[
+            "db",
+            "--version-table-schema",
+            "tenant_a",
+            "downgrade",
+            "--sql",
+            "a2:a1",
+        ],
+    );
+    r.ok();
+    db.exec(&r.stdout);
+    assert!(!db.table_exists("tenant_a.extras"));
+    assert_eq!(count(&db, "public.extras"), ["1"]);
+    assert_eq!(
+        db.col("SELECT version_num FROM tenant_a.alembic_version"),
+        ["a1"]
+    );
+    let r = tenant_run(
+        &p,
+        &db,
+        &[
+            "db",
+            "--version-table-schema",
+            "tenant_a",
+            "stamp",
+            "--sql",
+            "a1:a2",
+        ],
+    );
+    r.ok();
+    assert!(r
+        .stdout
+        .starts_with("SET search_path TO \"tenant_a\", public;\n"));
+    // Not a tenant: no search_path line.
+    let r = tenant_run(
+        &p,
+        &db,
+        &["db", "--version-table-schema", "meta", "upgrade", "--sql"],
+    );
+    r.ok();
+    assert!(!r.stdout.contains("search_path"), "{}", r.stdout);
+}

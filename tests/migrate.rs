@@ -251,6 +251,60 @@ both_backends! {
     }
 }
 
+/// 6b7f → b1ab; 54d3 (label audit) → fe34, which depends on b1ab; merge 4a1b; post0001.
+fn audit_project() -> Project {
+    let p = Project::new();
+    let add = |id: &str, parents: &[&str], deps: &[&str], labels: &[&str]| {
+        p.rev_full(
+            id,
+            parents,
+            deps,
+            labels,
+            true,
+            &format!("CREATE TABLE t_{id} (id integer);"),
+            Some(&format!("DROP TABLE t_{id};")),
+        );
+    };
+    add("6b7f00000001", &[], &[], &[]);
+    add("b1ab00000002", &["6b7f00000001"], &[], &[]);
+    add("54d300000003", &[], &[], &["audit"]);
+    add("fe3400000004", &["54d300000003"], &["b1ab00000002"], &[]);
+    add("4a1b00000005", &["b1ab00000002", "fe3400000004"], &[], &[]);
+    add("post0001", &["4a1b00000005"], &[], &[]);
+    p
+}
+
+both_backends! {
+    fn stamp_two_revisions_from_a_later_head_writes_both_rows(db) {
+    let p = audit_project();
+    for (a, b) in [("6b7f", "54d3"), ("b1ab", "54d3")] {
+        p.run(db, &["db", "upgrade"]).ok();
+        assert_eq!(db.versions(), ["post0001"]);
+        let r = p.run(db, &["db", "stamp", a, b]);
+        r.ok()
+            .stderr_has(&format!("Running stamp_revision post0001 -> {a}"))
+            .stderr_has(&format!("Running stamp_revision  -> {b}"));
+        let mut want = vec![format!("{a}00000001"), format!("{b}00000003")];
+        if a == "b1ab" {
+            want[0] = "b1ab00000002".into();
+        }
+        want.sort();
+        assert_eq!(db.versions(), want);
+        // The next upgrade runs what lies above the stamped rows, never 54d3 again.
+        let r = p.run(db, &["db", "upgrade", "--dry-run"]);
+        r.ok();
+        assert!(!r.stderr.contains("-> 54d300000003"), "{}", r.stderr);
+        // Put the tables back in step with the rows for the next round.
+        p.run(db, &["db", "stamp", "--purge", "heads"]).ok();
+    }
+    // Revisions below one another are refused, and nothing is written.
+    p.run(db, &["db", "stamp", "6b7f", "b1ab"])
+        .code(2)
+        .stderr_has("6b7f00000001 is below b1ab00000002");
+    assert_eq!(db.versions(), ["post0001"]);
+    }
+}
+
 both_backends! {
     fn check_and_verify_find_edits_but_not_line_endings(db) {
     let p = Project::new();

@@ -1,5 +1,6 @@
-//! `upgrade --all`, `current --all`, `check --all`: the fleet runner in `crate::fleet`, with
-//! a line per target as it finishes and the summary table at the end.
+//! `upgrade --all`, `downgrade --all`, `stamp --all`, `current --all`, `check --all`: the
+//! fleet runner in `crate::fleet`, with a line per target as it finishes and the summary table
+//! at the end.
 
 use super::{block_on, Ctx};
 use crate::cli::FleetArgs;
@@ -7,7 +8,7 @@ use crate::error::Error;
 use crate::fleet::{self, Action, Fleet, Outcome, Status};
 use crate::output::Format;
 use crate::plan;
-use crate::target::Target;
+use crate::target::{Symbol, Target};
 
 impl Ctx<'_, '_> {
     pub(crate) fn fleet(
@@ -16,9 +17,37 @@ impl Ctx<'_, '_> {
         target: &str,
         args: &FleetArgs,
     ) -> Result<(), Error> {
+        self.fleet_of(action, &[target.to_owned()], args)
+    }
+
+    /// `--all` with the targets of the command (several for `stamp`). Targets naming no
+    /// revision are refused before any database is touched.
+    pub(crate) fn fleet_of(
+        &mut self,
+        action: Action,
+        targets: &[String],
+        args: &FleetArgs,
+    ) -> Result<(), Error> {
         let g = self.graph()?;
-        let target: Target = target.parse()?;
-        let planner = |cur: &[usize]| plan::upgrade(&g, cur, &target);
+        let targets: Vec<Target> = targets
+            .iter()
+            .map(|t| t.parse())
+            .collect::<Result<_, _>>()?;
+        for t in &targets {
+            if t.relative.is_none() && t.symbol.is_some() && t.symbol != Some(Symbol::Current) {
+                g.resolve_target(t)?;
+            }
+        }
+        if let Action::Stamp { purge } = action {
+            // Relative or overlapping revisions are refused whatever a target holds.
+            plan::stamp(&g, &[], &targets, purge)?;
+        }
+        let first = targets.first().cloned().unwrap_or_else(Target::heads);
+        let planner = |cur: &[usize]| match action {
+            Action::Downgrade => plan::downgrade(&g, cur, &first),
+            Action::Stamp { purge } => plan::stamp(&g, cur, &targets, purge),
+            Action::Upgrade | Action::Current | Action::Check => plan::upgrade(&g, cur, &first),
+        };
         let jobs = usize::from(args.jobs);
         let outcomes = self.run_fleet(&g, action, &planner, jobs, args.fail_fast, None)?;
         self.render_fleet(action, &outcomes)
@@ -37,7 +66,7 @@ impl Ctx<'_, '_> {
     ) -> Result<Vec<Outcome>, Error> {
         use crate::startup::Level;
         let fleet = Fleet::new(&self.config, jobs)?;
-        let base = self.engine_options(action == Action::Check);
+        let base = self.engine_options(action.allows_unknown_rows());
         let tenants = self.config.tenant_schemas.clone();
         let err = &mut *self.io.err;
         let out = &mut *self.io.out;
@@ -51,6 +80,8 @@ impl Ctx<'_, '_> {
             }
             let verb = match action {
                 Action::Upgrade => "Migrating",
+                Action::Downgrade => "Downgrading",
+                Action::Stamp { .. } => "Stamping",
                 Action::Current => "Reading",
                 Action::Check => "Checking",
             };
@@ -67,12 +98,16 @@ impl Ctx<'_, '_> {
             let mut report = |o: &Outcome| {
                 let what = match (&o.status, &o.error) {
                     (_, Some(e)) => format!("{}: {}", o.target, e.replace('\n', " ")),
-                    (Status::Migrated, None) => format!(
+                    (Status::Migrated | Status::Downgraded | Status::Stamped, None) => format!(
                         "{}: {} step(s) in {} ms, at {}",
                         o.target,
                         o.steps,
                         o.duration_ms,
-                        o.to.join(", ")
+                        if o.to.is_empty() {
+                            "base (empty)".to_owned()
+                        } else {
+                            o.to.join(", ")
+                        }
                     ),
                     (Status::Behind, None) => {
                         format!("{}: {} revision(s) pending", o.target, o.steps)

@@ -346,6 +346,22 @@ fn downgrade_minus_one_from_a_merge_point_is_ambiguous() {
 }
 
 #[test]
+fn ambiguous_walk_hint_on_downgrade_suggests_a_step_down() {
+    let g = example();
+    let text = down(&g, &["6a0000000008"], "-1").unwrap_err().to_string();
+    assert!(text.contains("one step below 6a0000000008"), "{text}");
+    assert!(
+        text.contains("LABEL@-N") && !text.contains("LABEL@+N"),
+        "{text}"
+    );
+    let e = up(&g, &["3c0000000003"], "+1").unwrap_err().to_string();
+    assert!(
+        e.contains("one step above 3c0000000003") && e.contains("LABEL@+N"),
+        "{e}"
+    );
+}
+
+#[test]
 fn downgrade_minus_one_from_several_heads_is_refused() {
     let g = example();
     let e = down(&g, &["4e0000000005", "5f1000000007"], "-1").unwrap_err();
@@ -536,4 +552,112 @@ fn history_with_current() {
     let r = Range::parse("current:").unwrap();
     let v = history(&g, Some(&r), &idx(&g, &["6a0000000008"])).unwrap();
     assert_eq!(g.ids(&v), ["7b0000000009", "6a0000000008"]);
+}
+
+/// 6b7f → b1ab; 54d3 (label audit) → fe34, which depends on b1ab; merge 4a1b of b1ab and fe34;
+/// post0001 after it.
+fn audit_graph() -> RevisionGraph {
+    graph(&[
+        ("6b7f00000001", &[], &[], &[]),
+        ("b1ab00000002", &["6b7f00000001"], &[], &[]),
+        ("54d300000003", &[], &[], &["audit"]),
+        ("fe3400000004", &["54d300000003"], &["b1ab00000002"], &[]),
+        ("4a1b00000005", &["b1ab00000002", "fe3400000004"], &[], &[]),
+        ("post0001", &["4a1b00000005"], &[], &[]),
+    ])
+}
+
+fn stamp_from(g: &RevisionGraph, cur: &[&str], targets: &[&str]) -> Result<Plan, PlanError> {
+    let ts: Vec<Target> = targets.iter().map(|s| t(s)).collect();
+    stamp(g, &idx(g, cur), &ts, false)
+}
+
+#[test]
+fn stamp_two_revisions_below_one_head_writes_both_rows() {
+    let g = audit_graph();
+    for (a, b) in [
+        ("6b7f00000001", "54d300000003"),
+        ("b1ab00000002", "54d300000003"),
+    ] {
+        let p = stamp_from(&g, &["post0001"], &[a, b]).unwrap();
+        assert_eq!(
+            sorted(p.heads_after.clone()),
+            sorted(vec![a.into(), b.into()])
+        );
+        // Every step's row changes are what the table gets: replayed, they give the same rows.
+        let mut rows = vec!["post0001".to_string()];
+        for s in &p.steps {
+            for op in &s.ops {
+                match op {
+                    RowOp::Update { from, .. } | RowOp::Delete(from) => {
+                        assert!(rows.contains(from), "{op:?} on rows {rows:?}")
+                    }
+                    RowOp::Insert(x) => assert!(!rows.contains(x), "{op:?} on rows {rows:?}"),
+                    RowOp::DeleteAll => {}
+                }
+            }
+            apply_ops(&mut rows, &s.ops);
+        }
+        assert_eq!(sorted(rows), sorted(p.heads_after.clone()));
+        // The log says what moved: the second step adds a row, it moves none.
+        assert_eq!(
+            p.steps[0].short_log(),
+            format!("stamp_revision post0001 -> {a}")
+        );
+        assert_eq!(p.steps[1].short_log(), format!("stamp_revision  -> {b}"));
+        assert_eq!(p.steps[1].ops, vec![ins(b)]);
+        // As --purge writes them.
+        let ts: Vec<Target> = [a, b].iter().map(|s| t(s)).collect();
+        let purged = stamp(&g, &idx(&g, &["post0001"]), &ts, true).unwrap();
+        assert_eq!(sorted(purged.heads_after), sorted(p.heads_after));
+    }
+}
+
+#[test]
+fn stamp_of_revisions_below_one_another_is_refused() {
+    let g = audit_graph();
+    for (cur, targets) in [
+        (&["post0001"][..], &["6b7f00000001", "b1ab00000002"][..]),
+        (&[][..], &["6b7f00000001", "b1ab00000002"][..]),
+        (&["post0001"][..], &["54d300000003", "fe3400000004"][..]),
+        // fe34 depends on b1ab: a row for b1ab beside fe34 would be implied twice.
+        (&[][..], &["fe3400000004", "b1ab00000002"][..]),
+    ] {
+        let e = stamp_from(&g, cur, targets).unwrap_err();
+        assert!(matches!(e, PlanError::StampOverlap { .. }), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("is below"), "{text}");
+    }
+}
+
+#[test]
+fn stamp_leaves_overlapping_rows_it_did_not_write_to_other_commands() {
+    let g = audit_graph();
+    // Rows 6b7f and b1ab overlap already; stamping audit's branch does not touch them.
+    let p = stamp_from(&g, &["6b7f00000001", "b1ab00000002"], &["54d300000003"]).unwrap();
+    assert_eq!(p.steps[0].ops, vec![ins("54d300000003")]);
+}
+
+#[test]
+fn stamp_of_the_same_revision_twice_writes_one_row() {
+    let g = audit_graph();
+    let p = stamp_from(&g, &["post0001"], &["6b7f", "6b7f00000001"]).unwrap();
+    assert_eq!(p.heads_after, ["6b7f00000001"]);
+    assert_eq!(p.steps.len(), 1);
+}
+
+#[test]
+fn stamp_heads_writes_one_row_for_a_head_another_depends_on() {
+    // Without the merge: b1ab is a head only because fe34 depends on it; fe34's row stands
+    // for it, as an upgrade leaves it.
+    let g = graph(&[
+        ("6b7f00000001", &[], &[], &[]),
+        ("b1ab00000002", &["6b7f00000001"], &[], &[]),
+        ("54d300000003", &[], &[], &["audit"]),
+        ("fe3400000004", &["54d300000003"], &["b1ab00000002"], &[]),
+    ]);
+    let p = stamp_from(&g, &[], &["heads"]).unwrap();
+    assert_eq!(p.heads_after, ["fe3400000004"]);
+    let up = upgrade(&g, &[], &t("heads")).unwrap();
+    assert_eq!(up.heads_after, p.heads_after);
 }
