@@ -153,7 +153,8 @@ pub struct VerifyRow {
     pub state: &'static str,
     pub recorded: Option<String>,
     pub file: Option<String>,
-    /// `ok`, `edited`, `not recorded`, `pending`, `missing file`.
+    /// `ok`, `edited`, `unverified` (applied, but no checksum was ever recorded: adopted with
+    /// `stamp` or applied by Alembic), `pending`, `missing file`.
     pub status: &'static str,
 }
 
@@ -173,7 +174,7 @@ pub fn verify_rows(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -
             let is_applied = applied.contains(i);
             let status = match (&rec, is_applied) {
                 (_, false) => "pending",
-                (None, true) => "not recorded",
+                (None, true) => "unverified",
                 (Some(r), true) if *r == file => "ok",
                 (Some(_), true) => "edited",
             };
@@ -195,6 +196,75 @@ pub fn verify_rows(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -
             status: "missing file",
         });
     }
+    out
+}
+
+/// What `verify --accept` records.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Acceptance {
+    /// Applied revisions whose current file is recorded as accepted, oldest first.
+    pub record: Vec<usize>,
+    /// Revisions the bulk form left alone because the database has not applied them.
+    pub pending: Vec<usize>,
+    /// Applied revisions the bulk form left alone because their file differs from a recorded
+    /// checksum: an edit is accepted only by name, after a look at it.
+    pub edited: Vec<usize>,
+    /// Named revisions the database has not applied: nothing to accept (refused).
+    pub not_applied: Vec<usize>,
+}
+
+/// A `verify --accept` argument: `all`/`heads` (every applied revision without a checksum)
+/// or a revision.
+pub enum AcceptArg {
+    Bulk,
+    Named(Vec<usize>),
+}
+
+/// Chooses what `verify --accept` records: named revisions as given (each must be applied),
+/// and for the bulk form every applied revision with no recorded checksum. Nothing the
+/// database has not applied is ever recorded.
+pub fn acceptance(
+    g: &RevisionGraph,
+    rows: &[String],
+    history: &[HistoryRow],
+    args: &[AcceptArg],
+) -> Acceptance {
+    let current: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
+    let applied = g.ancestors(&current, Edges::WithDependencies);
+    let table = verify_rows(g, rows, history);
+    let mut out = Acceptance::default();
+    let add = |v: &mut Vec<usize>, i: usize| {
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    };
+    for a in args {
+        match a {
+            AcceptArg::Named(revs) => {
+                for &i in revs {
+                    if applied.contains(i) {
+                        add(&mut out.record, i);
+                    } else {
+                        add(&mut out.not_applied, i);
+                    }
+                }
+            }
+            AcceptArg::Bulk => {
+                for r in &table {
+                    let Some(i) = g.index_of(&r.revision) else {
+                        continue;
+                    };
+                    match r.status {
+                        "unverified" => add(&mut out.record, i),
+                        "edited" => add(&mut out.edited, i),
+                        "pending" => add(&mut out.pending, i),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out.edited.retain(|i| !out.record.contains(i));
     out
 }
 

@@ -413,7 +413,8 @@ pub struct StampArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Record the file's current checksum for this revision (a deliberate edit)
+    /// Record the file's current checksum for this applied revision (a deliberate edit); `all`
+    /// (or `heads`): every applied revision that has no checksum yet (an adopted database)
     #[arg(long, value_name = "REV")]
     pub accept: Vec<String>,
 }

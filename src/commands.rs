@@ -986,30 +986,65 @@ impl<'a, 'io> Ctx<'a, 'io> {
     }
 
     async fn verify(&mut self, accept: Vec<String>) -> Result<(), Error> {
+        use crate::check::AcceptArg;
         let g = self.graph()?;
+        let mut args = Vec::new();
+        for a in &accept {
+            args.push(match a.as_str() {
+                "all" | "heads" => AcceptArg::Bulk,
+                _ => AcceptArg::Named(g.resolve_target(&a.parse::<Target>()?)?),
+            });
+        }
         let pg = self.connect().await?;
         let mut e = Engine::new(pg, &g, self.engine_options(true));
-        if !accept.is_empty() {
-            let mut ids = Vec::new();
-            for a in &accept {
-                let t: Target = a.parse()?;
-                ids.extend(g.resolve_target(&t)?);
+        if !args.is_empty() {
+            let rows = e.rows().await?.unwrap_or_default();
+            let history = e.history().await?;
+            let choice = crate::check::acceptance(&g, &rows, &history, &args);
+            if !choice.not_applied.is_empty() {
+                let ids = g.ids(&choice.not_applied).join(", ");
+                return Err(Error::Usage(format!(
+                    "{ids} is not applied to this database (it is pending): there is no applied SQL to accept; \
+                     `dapp db upgrade` records its checksum when it runs. Nothing was recorded."
+                )));
             }
-            let dialect = e.backend().dialect();
-            let sql =
-                crate::check::accept_sql(&g, &ids, &self.tables(), &hostname(self.env), dialect);
-            e.backend()
-                .batch(&sql)
-                .await
-                .map_err(|source| EngineError::Database {
-                    doing: "recording accepted checksums".into(),
-                    source,
-                })?;
-            for &i in &ids {
+            if !choice.pending.is_empty() {
                 self.log(&format!(
-                    "INFO  [dapp] Accepted the current file of {} as applied",
+                    "INFO  [dapp] Skipped {}: not applied to this database; `dapp db upgrade` records checksums as it runs",
+                    g.ids(&choice.pending).join(", "),
+                ));
+            }
+            for &i in &choice.edited {
+                self.log(&format!(
+                    "WARNING [dapp] Not accepted: {} was edited after it was applied; look at the change, then accept it by name with `dapp db verify --accept {}`",
+                    g.node(i).id(),
                     g.node(i).id()
                 ));
+            }
+            if choice.record.is_empty() {
+                self.log("INFO  [dapp] Recorded nothing: nothing to accept");
+            } else {
+                let dialect = e.backend().dialect();
+                let sql = crate::check::accept_sql(
+                    &g,
+                    &choice.record,
+                    &self.tables(),
+                    &hostname(self.env),
+                    dialect,
+                );
+                e.backend()
+                    .batch(&sql)
+                    .await
+                    .map_err(|source| EngineError::Database {
+                        doing: "recording accepted checksums".into(),
+                        source,
+                    })?;
+                for &i in &choice.record {
+                    self.log(&format!(
+                        "INFO  [dapp] Accepted the current file of {} as applied",
+                        g.node(i).id()
+                    ));
+                }
             }
         }
         let rows = e.rows().await?.unwrap_or_default();
@@ -1017,7 +1052,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let table = crate::check::verify_rows(&g, &rows, &history);
         let bad = table
             .iter()
-            .filter(|r| r.status != "ok" && r.status != "pending")
+            .filter(|r| !matches!(r.status, "ok" | "pending" | "unverified"))
             .count();
         match self.format {
             Format::Json => self.json(&table)?,
@@ -1044,6 +1079,13 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 }
                 self.out(&s)?;
             }
+        }
+        let unverified = table.iter().filter(|r| r.status == "unverified").count();
+        if unverified > 0 {
+            self.log(&format!(
+                "NOTE  [dapp] {unverified} revision(s) applied without a recorded checksum (adopted with `stamp`, or applied by Alembic): \
+                 their files cannot be compared with what ran. Once you trust the files, record them with `dapp db verify --accept all`."
+            ));
         }
         if bad > 0 {
             Err(Error::Findings(format!(
