@@ -64,9 +64,10 @@ pub fn findings(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> V
         out.push(Finding {
             kind: "multiple_heads",
             message: format!(
-                "the revision files have {} heads: {}; join them with `dapp db merge -m \"merge heads\" heads`",
+                "the revision files have {} heads: {}; join them with `dapp db merge -m \"merge heads\" {}`",
                 heads.len(),
-                heads.join(", ")
+                heads.join(", "),
+                heads.join(" ")
             ),
             revisions: heads,
         });

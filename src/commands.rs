@@ -361,7 +361,8 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let heads = match g.resolve_target(&head) {
             Err(crate::graph::ResolveError::MultipleHeads { heads, .. }) if head.branch.is_none() => {
                 return Err(Error::Usage(format!(
-                    "Multiple heads are present; please specify the head revision on which the new revision should be based (--head), or perform a merge (dapp db merge -m \"merge heads\" heads). Heads: {}",
+                    "Multiple heads are present; please specify the head revision on which the new revision should be based (--head), or perform a merge (dapp db merge -m \"merge heads\" {}). Heads: {}",
+                    heads.join(" "),
                     heads.join(", ")
                 )))
             }
@@ -413,7 +414,14 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let mut parents: Vec<usize> = Vec::new();
         for r in &a.revisions {
             let t: Target = r.parse()?;
-            for i in g.resolve_target(&t)? {
+            // `heads` here means every head, effective ones included (a head that another
+            // revision depends on): what `migrate` counts when it asks for a merge. Alembic's
+            // `heads` leaves those out, which made `merge heads` a no-op on them.
+            let named = match (&t.symbol, &t.branch, &t.relative) {
+                (Some(Symbol::Heads), None, None) => g.heads().to_vec(),
+                _ => g.resolve_target(&t)?,
+            };
+            for i in named {
                 if parents.contains(&i) {
                     return Err(Error::Usage("Duplicate head revisions specified".into()));
                 }
