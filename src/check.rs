@@ -73,7 +73,21 @@ pub fn findings(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> V
         });
     }
     let current: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
-    if unknown.is_empty() {
+    let overlap = plan::rows_checked(g, &current).err();
+    if let Some(e) = &overlap {
+        let revisions = match e {
+            plan::PlanError::OverlappingRows { pairs, .. } => {
+                pairs.iter().map(|(r, _)| r.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
+        out.push(Finding {
+            kind: "overlapping_rows",
+            message: e.to_string(),
+            revisions,
+        });
+    }
+    if unknown.is_empty() && overlap.is_none() {
         match plan::upgrade(g, &current, &Target::heads()) {
             Ok(p) if !p.is_empty() => {
                 let pending: Vec<String> = p

@@ -660,6 +660,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let rows = e.rows().await?.unwrap_or_default();
         let current = e.resolve_rows(&rows)?;
         let shown = g.all_current(&current);
+        let overlap = plan::overlapping_rows(&g, &current);
         match self.format {
             Format::Json => {
                 let at_heads = {
@@ -674,8 +675,12 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     "version_rows": rows,
                     "current": shown.iter().map(|&i| output::revision_json(&g, i, None)).collect::<Vec<_>>(),
                     "at_heads": at_heads,
+                    "overlapping": overlap.iter().map(|(r, above)| serde_json::json!({
+                        "revision": g.node(*r).id(),
+                        "below": g.ids(above),
+                    })).collect::<Vec<_>>(),
                 });
-                self.json(&v)
+                self.json(&v)?;
             }
             Format::Text => {
                 let mut s = String::new();
@@ -690,8 +695,19 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     }
                     s.push('\n');
                 }
-                self.out(&s)
+                for (r, above) in &overlap {
+                    s.push_str(&format!(
+                        "{} (overlapping: below {})\n",
+                        g.node(*r).id(),
+                        g.ids(above).join(", ")
+                    ));
+                }
+                self.out(&s)?;
             }
+        }
+        match plan::rows_checked(&g, &current) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Error::Findings(e.to_string())),
         }
     }
 

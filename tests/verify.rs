@@ -72,3 +72,40 @@ both_backends! {
     );
     }
 }
+
+both_backends! {
+    fn current_shows_overlapping_version_rows_and_how_to_fix_them(db) {
+    let p = Project::new();
+    p.chain(&["a1", "a2", "a3"]);
+    p.run(db, &["db", "upgrade"]).ok();
+    // A row for a3 and one for its ancestor a1: Alembic never writes this.
+    db.exec("INSERT INTO alembic_version (version_num) VALUES ('a1')");
+    let r = p.run(db, &["db", "current"]);
+    r.code(1)
+        .stderr_has("the version table has overlapping rows: a1 is below a3")
+        .stderr_has("dapp db stamp --purge a3");
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["a1 (overlapping: below a3)", "a3 (head)"]);
+    let r = p.run(db, &["db", "current", "--format", "json"]);
+    r.code(1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["overlapping"][0]["revision"], "a1");
+    assert_eq!(v["overlapping"][0]["below"][0], "a3");
+    // Every command that reads or plans says the same.
+    p.run(db, &["db", "check"])
+        .code(1)
+        .stdout_has("the version table has overlapping rows: a1 is below a3");
+    p.run(db, &["db", "upgrade"])
+        .code(2)
+        .stderr_has("dapp db stamp --purge a3");
+    p.run(db, &["db", "downgrade", "-1"])
+        .code(2)
+        .stderr_has("overlapping rows: a1 is below a3");
+    assert_eq!(db.versions(), ["a1", "a3"]);
+    // The fix the message gives works.
+    p.run(db, &["db", "stamp", "--purge", "a3"]).ok();
+    assert_eq!(db.versions(), ["a3"]);
+    p.run(db, &["db", "current"]).ok();
+    }
+}
