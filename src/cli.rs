@@ -458,9 +458,10 @@ pub struct ImportAlembicArgs {
     #[arg(long)]
     pub partial: bool,
 
-    /// Overwrite dapp files that already exist for the same revision ids
-    #[arg(long)]
-    pub force: bool,
+    /// Replace the .sql files of these revisions; without it, revisions that already have a
+    /// .sql file are skipped (kept as they are, hand edits included)
+    #[arg(long, value_name = "REV", num_args = 1..)]
+    pub force: Vec<String>,
 }
 
 /// How `startup` writes its log lines.
