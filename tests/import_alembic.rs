@@ -64,6 +64,16 @@ fn an_alembic_project_becomes_a_dapp_project_with_the_same_ids() {
         .stdout_has(&format!("{HEAD} (left, right) (head)"));
     // A database Alembic migrated is at the heads of the imported files: nothing pending.
     p.run(&db, &["db", "check"]).ok();
+    // Alembic recorded no checksums: unverified, not edited, until accepted in bulk.
+    let r = p.run(&db, &["db", "verify"]);
+    r.ok().stdout_has("unverified").stderr_has(&format!(
+        "{} revision(s) applied without a recorded checksum",
+        GRAPH.len()
+    ));
+    p.run(&db, &["db", "verify", "--accept", "all"]).ok();
+    let r = p.run(&db, &["db", "verify"]);
+    r.ok();
+    assert!(!r.stdout.contains("unverified"), "{}", r.stdout);
     p.run(&db, &["db", "upgrade"]).ok().stderr_has("");
     assert_eq!(db.versions(), [HEAD]);
     // On a fresh database the imported SQL builds what Alembic builds, and takes it down again.
