@@ -64,15 +64,30 @@ pub fn findings(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> V
         out.push(Finding {
             kind: "multiple_heads",
             message: format!(
-                "the revision files have {} heads: {}; join them with `dapp db merge -m \"merge heads\" heads`",
+                "the revision files have {} heads: {}; join them with `dapp db merge -m \"merge heads\" {}`",
                 heads.len(),
-                heads.join(", ")
+                heads.join(", "),
+                heads.join(" ")
             ),
             revisions: heads,
         });
     }
     let current: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
-    if unknown.is_empty() {
+    let overlap = plan::rows_checked(g, &current).err();
+    if let Some(e) = &overlap {
+        let revisions = match e {
+            plan::PlanError::OverlappingRows { pairs, .. } => {
+                pairs.iter().map(|(r, _)| r.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
+        out.push(Finding {
+            kind: "overlapping_rows",
+            message: e.to_string(),
+            revisions,
+        });
+    }
+    if unknown.is_empty() && overlap.is_none() {
         match plan::upgrade(g, &current, &Target::heads()) {
             Ok(p) if !p.is_empty() => {
                 let pending: Vec<String> = p
@@ -153,7 +168,8 @@ pub struct VerifyRow {
     pub state: &'static str,
     pub recorded: Option<String>,
     pub file: Option<String>,
-    /// `ok`, `edited`, `not recorded`, `pending`, `missing file`.
+    /// `ok`, `edited`, `unverified` (applied, but no checksum was ever recorded: adopted with
+    /// `stamp` or applied by Alembic), `pending`, `missing file`.
     pub status: &'static str,
 }
 
@@ -173,7 +189,7 @@ pub fn verify_rows(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -
             let is_applied = applied.contains(i);
             let status = match (&rec, is_applied) {
                 (_, false) => "pending",
-                (None, true) => "not recorded",
+                (None, true) => "unverified",
                 (Some(r), true) if *r == file => "ok",
                 (Some(_), true) => "edited",
             };
@@ -195,6 +211,75 @@ pub fn verify_rows(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -
             status: "missing file",
         });
     }
+    out
+}
+
+/// What `verify --accept` records.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Acceptance {
+    /// Applied revisions whose current file is recorded as accepted, oldest first.
+    pub record: Vec<usize>,
+    /// Revisions the bulk form left alone because the database has not applied them.
+    pub pending: Vec<usize>,
+    /// Applied revisions the bulk form left alone because their file differs from a recorded
+    /// checksum: an edit is accepted only by name, after a look at it.
+    pub edited: Vec<usize>,
+    /// Named revisions the database has not applied: nothing to accept (refused).
+    pub not_applied: Vec<usize>,
+}
+
+/// A `verify --accept` argument: `all`/`heads` (every applied revision without a checksum)
+/// or a revision.
+pub enum AcceptArg {
+    Bulk,
+    Named(Vec<usize>),
+}
+
+/// Chooses what `verify --accept` records: named revisions as given (each must be applied),
+/// and for the bulk form every applied revision with no recorded checksum. Nothing the
+/// database has not applied is ever recorded.
+pub fn acceptance(
+    g: &RevisionGraph,
+    rows: &[String],
+    history: &[HistoryRow],
+    args: &[AcceptArg],
+) -> Acceptance {
+    let current: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
+    let applied = g.ancestors(&current, Edges::WithDependencies);
+    let table = verify_rows(g, rows, history);
+    let mut out = Acceptance::default();
+    let add = |v: &mut Vec<usize>, i: usize| {
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    };
+    for a in args {
+        match a {
+            AcceptArg::Named(revs) => {
+                for &i in revs {
+                    if applied.contains(i) {
+                        add(&mut out.record, i);
+                    } else {
+                        add(&mut out.not_applied, i);
+                    }
+                }
+            }
+            AcceptArg::Bulk => {
+                for r in &table {
+                    let Some(i) = g.index_of(&r.revision) else {
+                        continue;
+                    };
+                    match r.status {
+                        "unverified" => add(&mut out.record, i),
+                        "edited" => add(&mut out.edited, i),
+                        "pending" => add(&mut out.pending, i),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out.edited.retain(|i| !out.record.contains(i));
     out
 }
 

@@ -417,7 +417,8 @@ pub struct StampArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Record the file's current checksum for this revision (a deliberate edit)
+    /// Record the file's current checksum for this applied revision (a deliberate edit); `all`
+    /// (or `heads`): every applied revision that has no checksum yet (an adopted database)
     #[arg(long, value_name = "REV")]
     pub accept: Vec<String>,
 }
@@ -461,9 +462,10 @@ pub struct ImportAlembicArgs {
     #[arg(long)]
     pub partial: bool,
 
-    /// Overwrite dapp files that already exist for the same revision ids
-    #[arg(long)]
-    pub force: bool,
+    /// Replace the .sql files of these revisions; without it, revisions that already have a
+    /// .sql file are skipped (kept as they are, hand edits included)
+    #[arg(long, value_name = "REV", num_args = 1..)]
+    pub force: Vec<String>,
 }
 
 /// How `startup` writes its log lines.

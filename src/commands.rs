@@ -395,7 +395,8 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let heads = match g.resolve_target(&head) {
             Err(crate::graph::ResolveError::MultipleHeads { heads, .. }) if head.branch.is_none() => {
                 return Err(Error::Usage(format!(
-                    "Multiple heads are present; please specify the head revision on which the new revision should be based (--head), or perform a merge (dapp db merge -m \"merge heads\" heads). Heads: {}",
+                    "Multiple heads are present; please specify the head revision on which the new revision should be based (--head), or perform a merge (dapp db merge -m \"merge heads\" {}). Heads: {}",
+                    heads.join(" "),
                     heads.join(", ")
                 )))
             }
@@ -447,7 +448,14 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let mut parents: Vec<usize> = Vec::new();
         for r in &a.revisions {
             let t: Target = r.parse()?;
-            for i in g.resolve_target(&t)? {
+            // `heads` here means every head, effective ones included (a head that another
+            // revision depends on): what `migrate` counts when it asks for a merge. Alembic's
+            // `heads` leaves those out, which made `merge heads` a no-op on them.
+            let named = match (&t.symbol, &t.branch, &t.relative) {
+                (Some(Symbol::Heads), None, None) => g.heads().to_vec(),
+                _ => g.resolve_target(&t)?,
+            };
+            for i in named {
                 if parents.contains(&i) {
                     return Err(Error::Usage("Duplicate head revisions specified".into()));
                 }
@@ -686,6 +694,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let rows = e.rows().await?.unwrap_or_default();
         let current = e.resolve_rows(&rows)?;
         let shown = g.all_current(&current);
+        let overlap = plan::overlapping_rows(&g, &current);
         match self.format {
             Format::Json => {
                 let at_heads = {
@@ -700,8 +709,12 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     "version_rows": rows,
                     "current": shown.iter().map(|&i| output::revision_json(&g, i, None)).collect::<Vec<_>>(),
                     "at_heads": at_heads,
+                    "overlapping": overlap.iter().map(|(r, above)| serde_json::json!({
+                        "revision": g.node(*r).id(),
+                        "below": g.ids(above),
+                    })).collect::<Vec<_>>(),
                 });
-                self.json(&v)
+                self.json(&v)?;
             }
             Format::Text => {
                 let mut s = String::new();
@@ -716,8 +729,19 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     }
                     s.push('\n');
                 }
-                self.out(&s)
+                for (r, above) in &overlap {
+                    s.push_str(&format!(
+                        "{} (overlapping: below {})\n",
+                        g.node(*r).id(),
+                        g.ids(above).join(", ")
+                    ));
+                }
+                self.out(&s)?;
             }
+        }
+        match plan::rows_checked(&g, &current) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Error::Findings(e.to_string())),
         }
     }
 
@@ -1043,30 +1067,65 @@ impl<'a, 'io> Ctx<'a, 'io> {
     }
 
     async fn verify(&mut self, accept: Vec<String>) -> Result<(), Error> {
+        use crate::check::AcceptArg;
         let g = self.graph()?;
+        let mut args = Vec::new();
+        for a in &accept {
+            args.push(match a.as_str() {
+                "all" | "heads" => AcceptArg::Bulk,
+                _ => AcceptArg::Named(g.resolve_target(&a.parse::<Target>()?)?),
+            });
+        }
         let pg = self.connect().await?;
         let mut e = Engine::new(pg, &g, self.engine_options(true));
-        if !accept.is_empty() {
-            let mut ids = Vec::new();
-            for a in &accept {
-                let t: Target = a.parse()?;
-                ids.extend(g.resolve_target(&t)?);
+        if !args.is_empty() {
+            let rows = e.rows().await?.unwrap_or_default();
+            let history = e.history().await?;
+            let choice = crate::check::acceptance(&g, &rows, &history, &args);
+            if !choice.not_applied.is_empty() {
+                let ids = g.ids(&choice.not_applied).join(", ");
+                return Err(Error::Usage(format!(
+                    "{ids} is not applied to this database (it is pending): there is no applied SQL to accept; \
+                     `dapp db upgrade` records its checksum when it runs. Nothing was recorded."
+                )));
             }
-            let dialect = e.backend().dialect();
-            let sql =
-                crate::check::accept_sql(&g, &ids, &self.tables(), &hostname(self.env), dialect);
-            e.backend()
-                .batch(&sql)
-                .await
-                .map_err(|source| EngineError::Database {
-                    doing: "recording accepted checksums".into(),
-                    source,
-                })?;
-            for &i in &ids {
+            if !choice.pending.is_empty() {
                 self.log(&format!(
-                    "INFO  [dapp] Accepted the current file of {} as applied",
+                    "INFO  [dapp] Skipped {}: not applied to this database; `dapp db upgrade` records checksums as it runs",
+                    g.ids(&choice.pending).join(", "),
+                ));
+            }
+            for &i in &choice.edited {
+                self.log(&format!(
+                    "WARNING [dapp] Not accepted: {} was edited after it was applied; look at the change, then accept it by name with `dapp db verify --accept {}`",
+                    g.node(i).id(),
                     g.node(i).id()
                 ));
+            }
+            if choice.record.is_empty() {
+                self.log("INFO  [dapp] Recorded nothing: nothing to accept");
+            } else {
+                let dialect = e.backend().dialect();
+                let sql = crate::check::accept_sql(
+                    &g,
+                    &choice.record,
+                    &self.tables(),
+                    &hostname(self.env),
+                    dialect,
+                );
+                e.backend()
+                    .batch(&sql)
+                    .await
+                    .map_err(|source| EngineError::Database {
+                        doing: "recording accepted checksums".into(),
+                        source,
+                    })?;
+                for &i in &choice.record {
+                    self.log(&format!(
+                        "INFO  [dapp] Accepted the current file of {} as applied",
+                        g.node(i).id()
+                    ));
+                }
             }
         }
         let rows = e.rows().await?.unwrap_or_default();
@@ -1074,7 +1133,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let table = crate::check::verify_rows(&g, &rows, &history);
         let bad = table
             .iter()
-            .filter(|r| r.status != "ok" && r.status != "pending")
+            .filter(|r| !matches!(r.status, "ok" | "pending" | "unverified"))
             .count();
         match self.format {
             Format::Json => self.json(&table)?,
@@ -1101,6 +1160,13 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 }
                 self.out(&s)?;
             }
+        }
+        let unverified = table.iter().filter(|r| r.status == "unverified").count();
+        if unverified > 0 {
+            self.log(&format!(
+                "NOTE  [dapp] {unverified} revision(s) applied without a recorded checksum (adopted with `stamp`, or applied by Alembic): \
+                 their files cannot be compared with what ran. Once you trust the files, record them with `dapp db verify --accept all`."
+            ));
         }
         if bad > 0 {
             Err(Error::Findings(format!(

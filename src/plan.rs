@@ -43,6 +43,54 @@ pub enum PlanError {
         below: String,
         above: String,
     },
+    #[error(
+        "the version table has overlapping rows: {}. Alembic keeps one row per head, and upgrade, downgrade and Alembic itself refuse this table. \
+         If the database has everything up to {top}, keep only that with `dapp db stamp --purge {top}`; otherwise stamp --purge the revision(s) it is really at",
+        pairs.iter().map(|(r, above)| format!("{r} is below {}", above.join(", "))).collect::<Vec<_>>().join("; ")
+    )]
+    OverlappingRows {
+        /// Each row that lies below others, with those others.
+        pairs: Vec<(String, Vec<String>)>,
+        /// The rows below no other row, space-separated (what `stamp --purge` keeps).
+        top: String,
+    },
+}
+
+/// Refuses version rows that lie below one another (a row and its ancestor): Alembic keeps
+/// one row per head and never writes such a table, so no plan from it can be trusted.
+pub fn rows_checked(g: &RevisionGraph, current: &[usize]) -> Result<(), PlanError> {
+    let overlap = overlapping_rows(g, current);
+    if overlap.is_empty() {
+        return Ok(());
+    }
+    let top: Vec<usize> = current
+        .iter()
+        .copied()
+        .filter(|r| !overlap.iter().any(|(o, _)| o == r))
+        .collect();
+    Err(PlanError::OverlappingRows {
+        pairs: overlap
+            .iter()
+            .map(|(r, above)| (g.node(*r).id().to_owned(), g.ids(above)))
+            .collect(),
+        top: g.ids(&top).join(" "),
+    })
+}
+
+/// Version rows that lie below another row (`(row, the rows above it)`), in row order.
+pub fn overlapping_rows(g: &RevisionGraph, current: &[usize]) -> Vec<(usize, Vec<usize>)> {
+    let mut out = Vec::new();
+    for &r in current {
+        let above: Vec<usize> = current
+            .iter()
+            .copied()
+            .filter(|&o| o != r && g.ancestors(&[o], Edges::WithDependencies).contains(r))
+            .collect();
+        if !above.is_empty() {
+            out.push((r, above));
+        }
+    }
+    out
 }
 
 fn describe_irreversible(revs: &[(String, String)]) -> String {
@@ -167,6 +215,7 @@ pub fn upgrade(g: &RevisionGraph, current: &[usize], target: &Target) -> Result<
     if target.symbol == Some(Symbol::Current) {
         return Err(PlanError::CurrentNotAllowed);
     }
+    rows_checked(g, current)?;
     let (mut todo, targets) = collect_upgrade(g, Lower::Heads(current), target, false, true, true)
         .map_err(|e| match e {
             PlanError::RangeNotAncestor { .. } => PlanError::NotValidUpgrade {
@@ -185,6 +234,7 @@ pub fn downgrade(g: &RevisionGraph, current: &[usize], target: &Target) -> Resul
     if target.symbol == Some(Symbol::Current) {
         return Err(PlanError::CurrentNotAllowed);
     }
+    rows_checked(g, current)?;
     let (mut todo, heads) = collect_downgrade(g, current, target, false).map_err(|e| match e {
         PlanError::RangeNotAncestor { .. } => PlanError::NotValidDowngrade {
             target: target.to_string(),

@@ -145,8 +145,21 @@ enum Stop {
 /// How a migration or verification ended, before the policy decides what follows.
 enum Ending {
     Ready,
-    Failed { message: String, code: i32 },
-    Interrupted { name: &'static str, code: i32 },
+    Failed {
+        message: String,
+        code: i32,
+    },
+    /// Verify-only mode ended without the database at the heads; `label` says why (a time-out,
+    /// a database ahead of the files), since nothing was migrated and nothing failed to.
+    NotAtHead {
+        label: String,
+        message: String,
+        code: i32,
+    },
+    Interrupted {
+        name: &'static str,
+        code: i32,
+    },
 }
 
 /// Waits for SIGTERM or SIGINT; never resolves when they cannot be watched.
@@ -183,6 +196,18 @@ impl Ctx<'_, '_> {
             drop(rt);
             e
         };
+        let (label, failure, exiting) = match &ending {
+            Ending::NotAtHead { label, .. } => (
+                label.clone(),
+                "Continuing without the database at head",
+                "Exiting: the database is not at head",
+            ),
+            _ => (
+                "Migration failed".to_owned(),
+                "Continuing despite migration failure",
+                "Exiting due to migration failure",
+            ),
+        };
         let code = match ending {
             Ending::Ready => EXIT_OK,
             Ending::Interrupted { name, code } => {
@@ -197,18 +222,18 @@ impl Ctx<'_, '_> {
                     code,
                 });
             }
-            Ending::Failed { message, code } => {
+            Ending::Failed { message, code } | Ending::NotAtHead { message, code, .. } => {
                 self.say(
                     &log,
                     Level::Error,
-                    &format!("✗ Migration failed: {message}"),
+                    &format!("✗ {label}: {message}"),
                     serde_json::json!({"exit_code": code}),
                 );
                 if policy.fail_on_error {
                     self.say(
                         &log,
                         Level::Error,
-                        "Exiting due to migration failure (AUTO_MIGRATE_FAIL_ON_ERROR=true)",
+                        &format!("{exiting} (AUTO_MIGRATE_FAIL_ON_ERROR=true)"),
                         serde_json::Value::Null,
                     );
                     return Err(Error::Startup { message, code });
@@ -216,7 +241,12 @@ impl Ctx<'_, '_> {
                 if args.command.is_empty() {
                     return Err(Error::Startup { message, code });
                 }
-                self.say(&log, Level::Warn, "Continuing despite migration failure (set AUTO_MIGRATE_FAIL_ON_ERROR=true to exit on error)", serde_json::Value::Null);
+                self.say(
+                    &log,
+                    Level::Warn,
+                    &format!("{failure} (set AUTO_MIGRATE_FAIL_ON_ERROR=true to exit on error)"),
+                    serde_json::Value::Null,
+                );
                 code
             }
         };
@@ -434,7 +464,8 @@ impl Ctx<'_, '_> {
                     return Ending::Ready;
                 }
                 if Instant::now() >= deadline {
-                    return Ending::Failed {
+                    return Ending::NotAtHead {
+                        label: "Timed out waiting for the heads".into(),
                         message: format!(
                             "{} target(s) did not reach the heads within {:?}: {}",
                             behind.len(),
@@ -750,6 +781,25 @@ impl Ctx<'_, '_> {
             };
             let mut have = rows.clone();
             have.sort();
+            let unknown: Vec<&String> = have.iter().filter(|r| g.index_of(r).is_none()).collect();
+            if !unknown.is_empty() {
+                // No other instance can bring the database down to these files: say so now
+                // rather than wait out the bound.
+                let unknown: Vec<String> = unknown.into_iter().cloned().collect();
+                return Ending::NotAtHead {
+                    label: "Database ahead of this image".into(),
+                    message: format!(
+                        "the database is at {}, ahead of this image's files (head {}): no revision file here defines {}; waiting cannot help. \
+                         Deploy an image that has {}, or roll the database back to this image's head with `dapp db downgrade {}` (it uses the downgrade SQL stored in the history table)",
+                        list(&have),
+                        list(&want),
+                        list(&unknown),
+                        if unknown.len() == 1 { "it" } else { "them" },
+                        want.join(" "),
+                    ),
+                    code: EXIT_FAILED,
+                };
+            }
             if have == want {
                 self.say(
                     log,
@@ -761,7 +811,8 @@ impl Ctx<'_, '_> {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ending::Failed {
+                return Ending::NotAtHead {
+                    label: format!("Timed out waiting for head {}", list(&want)),
                     message: format!("the database is at {} and did not reach head {} within {:?}; is an instance with AUTO_MIGRATE=true running?", list(&have), list(&want), self.config.startup_wait),
                     code: EXIT_FAILED,
                 };

@@ -163,6 +163,36 @@ fn merge_joins_the_heads() {
 }
 
 #[test]
+fn merge_heads_joins_an_effective_head_as_the_hint_says() {
+    // b1ab is a head only because fe34 depends on it (an effective head).
+    let p = Project::new();
+    p.rev("6b7f", &[], "SELECT 1;", None);
+    p.rev("b1ab", &["6b7f"], "SELECT 1;", None);
+    p.rev_full("54d3", &[], &[], &["audit"], true, "SELECT 1;", None);
+    p.rev_full("fe34", &["54d3"], &["b1ab"], &[], true, "SELECT 1;", None);
+    p.run_offline(&["db", "migrate", "-m", "next"])
+        .code(2)
+        .stderr_has("dapp db merge -m \"merge heads\" b1ab fe34");
+    p.run_offline(&[
+        "db",
+        "merge",
+        "-m",
+        "merge heads",
+        "heads",
+        "--rev-id",
+        "4a1b",
+    ])
+    .ok();
+    assert!(read(&p, "4a1b_merge_heads.sql").contains("-- Revises: b1ab, fe34\n"));
+    assert_eq!(
+        p.run_offline(&["db", "heads"]).stdout,
+        "4a1b (audit) (head)\n"
+    );
+    p.run_offline(&["db", "migrate", "-m", "next", "--rev-id", "post0001"])
+        .ok();
+}
+
+#[test]
 fn read_commands_print_alembic_shapes_and_json() {
     let p = Project::new();
     p.chain(&["a1"]);

@@ -64,6 +64,16 @@ fn an_alembic_project_becomes_a_dapp_project_with_the_same_ids() {
         .stdout_has(&format!("{HEAD} (left, right) (head)"));
     // A database Alembic migrated is at the heads of the imported files: nothing pending.
     p.run(&db, &["db", "check"]).ok();
+    // Alembic recorded no checksums: unverified, not edited, until accepted in bulk.
+    let r = p.run(&db, &["db", "verify"]);
+    r.ok().stdout_has("unverified").stderr_has(&format!(
+        "{} revision(s) applied without a recorded checksum",
+        GRAPH.len()
+    ));
+    p.run(&db, &["db", "verify", "--accept", "all"]).ok();
+    let r = p.run(&db, &["db", "verify"]);
+    r.ok();
+    assert!(!r.stdout.contains("unverified"), "{}", r.stdout);
     p.run(&db, &["db", "upgrade"]).ok().stderr_has("");
     assert_eq!(db.versions(), [HEAD]);
     // On a fresh database the imported SQL builds what Alembic builds, and takes it down again.
@@ -156,14 +166,14 @@ fn revisions_without_offline_sql_are_listed_and_nothing_is_written() {
     p.run(&db, &["db", "upgrade"])
         .code(1)
         .stderr_has("revision 4dd000000004 was not imported: write its SQL by hand");
-    // A second import refuses to overwrite, unless forced.
+    // A second import leaves the written files alone (the missing one may be hand-written by now).
     dapp_with_python(
         &p,
         None,
         &["db", "import-alembic", "--from", "alembic", "--partial"],
     )
-    .code(2)
-    .stderr_has("exist already");
+    .ok()
+    .stderr_has("Nothing to import");
 }
 
 const APP_PY: &str = r#"import os
@@ -269,4 +279,75 @@ fn a_real_flask_migrate_project_is_imported_and_continued_with_dapp() {
     assert!(columns(&db).contains(&"user.bio:text".to_string()));
     p.run(&db, &["db", "downgrade", "-1"]).ok();
     assert_eq!(db.versions(), flask_head);
+}
+
+#[test]
+fn import_alembic_again_imports_only_the_new_draft_and_keeps_hand_edits() {
+    let db = TestDb::new("import_again");
+    let p = Project::new();
+    std::fs::remove_dir_all(p.path().join("migrations")).expect("rm");
+    p.write("app.py", &format!("{APP_PY}{}", MODELS[0]));
+    flask(&p, &db, &["init"]);
+    for (models, msg) in MODELS[..2].iter().zip(["create user", "add user email"]) {
+        p.write("app.py", &format!("{APP_PY}{models}"));
+        flask(&p, &db, &["migrate", "-m", msg]);
+        flask(&p, &db, &["upgrade"]);
+    }
+    dapp_with_python(&p, Some(&db), &["db", "import-alembic"])
+        .ok()
+        .stderr_has("Imported 2 revision(s)");
+    let sql_of = |suffix: &str| -> std::path::PathBuf {
+        std::fs::read_dir(p.versions())
+            .expect("versions")
+            .flatten()
+            .map(|e| e.path())
+            .find(|f| f.to_string_lossy().ends_with(suffix))
+            .unwrap_or_else(|| panic!("no file ending {suffix}"))
+    };
+    // A reviewer edits the imported SQL by hand.
+    let email = sql_of("_add_user_email.sql");
+    let email_id = email.file_name().unwrap().to_string_lossy()[..12].to_owned();
+    let text = std::fs::read_to_string(&email).expect("read");
+    let edited = text.replace(
+        "-- migrate:upgrade\n",
+        "-- migrate:upgrade\n-- reviewed by hand\n",
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&email, &edited).expect("write");
+    // The next model change: Flask-Migrate drafts it, dapp imports just that one.
+    p.write("app.py", &format!("{APP_PY}{}", MODELS[2]));
+    flask(&p, &db, &["migrate", "-m", "add posts"]);
+    dapp_with_python(&p, Some(&db), &["db", "import-alembic"])
+        .ok()
+        .stderr_has("Imported 1 revision(s)")
+        .stderr_has("Skipped 2 revision(s) that already have a .sql file")
+        .stderr_has(&email_id);
+    assert_eq!(std::fs::read_to_string(&email).expect("read"), edited);
+    sql_of("_add_posts.sql");
+    p.run(&db, &["db", "upgrade"]).ok();
+    assert!(db.table_exists("post"));
+    // Nothing new: nothing written.
+    dapp_with_python(&p, Some(&db), &["db", "import-alembic"])
+        .ok()
+        .stderr_has("Nothing to import");
+    assert_eq!(std::fs::read_to_string(&email).expect("read"), edited);
+    // --force replaces only the revisions it names.
+    let bare = dapp_with_python(&p, Some(&db), &["db", "import-alembic", "--force"]);
+    bare.code(2);
+    dapp_with_python(
+        &p,
+        Some(&db),
+        &["db", "import-alembic", "--force", "nosuchrev"],
+    )
+    .code(2)
+    .stderr_has("nosuchrev");
+    assert_eq!(std::fs::read_to_string(&email).expect("read"), edited);
+    dapp_with_python(
+        &p,
+        Some(&db),
+        &["db", "import-alembic", "--force", &email_id],
+    )
+    .ok()
+    .stderr_has("Imported 1 revision(s)");
+    assert_eq!(std::fs::read_to_string(&email).expect("read"), text);
 }

@@ -528,12 +528,69 @@ fn verify_only_gives_up_at_the_bound_strict_or_lenient() {
             m.to_str().unwrap(),
         ],
     ));
-    r.ok().stdout_has("Continuing despite migration failure");
+    r.ok().stdout_has("Continuing without the database at head");
     assert!(m.exists());
     assert!(
         !db.table_exists("alembic_version"),
         "verify-only must not migrate"
     );
+}
+
+#[test]
+fn verify_only_says_at_once_that_the_database_is_ahead_of_the_files() {
+    let db = TestDb::new("startup_verify_ahead");
+    let p = project();
+    p.run(&db, &["db", "upgrade"]).ok();
+    // An older image: the files stop at a2, the database is at a3.
+    std::fs::remove_file(p.versions().join("a3_rev_a3.sql")).unwrap();
+    let started = Instant::now();
+    let r = run(startup(
+        &p,
+        &db,
+        &[
+            ("AUTO_MIGRATE", "verify"),
+            ("AUTO_MIGRATE_FAIL_ON_ERROR", "yes"),
+        ],
+        &["--wait", "60s", "--", "true"],
+    ));
+    r.code(1)
+        .stdout_has("the database is at a3, ahead of this image's files (head a2)")
+        .stdout_has("dapp db downgrade a2");
+    assert!(
+        !r.stdout.contains("Waiting for the database"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("AUTO_MIGRATE=true running"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("Migration failed"), "{}", r.stdout);
+    // Not a wait that ran out: well under the 60 s bound.
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(db.versions(), ["a3"]);
+    // The hint works with this image's files.
+    p.run(&db, &["db", "downgrade", "a2"]).ok();
+    assert_eq!(db.versions(), ["a2"]);
+    assert!(!db.table_exists("t_a3"));
+}
+
+#[test]
+fn verify_only_time_out_is_labelled_as_a_time_out_not_a_failed_migration() {
+    let db = TestDb::new("startup_verify_label");
+    let p = project();
+    let r = run(startup(
+        &p,
+        &db,
+        &[("AUTO_MIGRATE_FAIL_ON_ERROR", "yes")],
+        &["--verify-only", "--wait", "1s", "--", "true"],
+    ));
+    r.code(1)
+        .stdout_has("✗ Timed out waiting for head a3:")
+        .stdout_has("Exiting: the database is not at head (AUTO_MIGRATE_FAIL_ON_ERROR=true)");
+    assert!(!r.stdout.contains("Migration failed"), "{}", r.stdout);
+    assert!(!r.stdout.contains("migration failure"), "{}", r.stdout);
 }
 
 #[test]

@@ -23,6 +23,40 @@ impl Ctx<'_, '_> {
             )));
         }
         import_alembic::check_ids(&revs).map_err(|e| Error::Usage(e.to_string()))?;
+        let forced = forced_ids(&revs, &a.force)?;
+        let scripts = self.scripts();
+        let target = scripts.versions();
+        let existing = existing_sql(&target, &revs);
+        // A revision with a .sql file is imported already (and may have been edited since):
+        // only `--force REV` replaces it.
+        let (revs, skipped): (Vec<PyRevision>, Vec<PyRevision>) = revs
+            .into_iter()
+            .partition(|r| !existing.contains_key(&r.id) || forced.contains(&r.id));
+        if !skipped.is_empty() {
+            let list: Vec<String> = skipped
+                .iter()
+                .map(|r| {
+                    let files: Vec<String> = existing[&r.id]
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect();
+                    format!("{} ({})", r.id, files.join(", "))
+                })
+                .collect();
+            self.log(&format!(
+                "INFO  [dapp] Skipped {} revision(s) that already have a .sql file (kept as they are; `--force REV` replaces one):\n  {}",
+                skipped.len(),
+                list.join("\n  ")
+            ));
+        }
+        if revs.is_empty() {
+            self.log(&format!(
+                "INFO  [dapp] Nothing to import: every Alembic revision in {} has a .sql file in {}",
+                versions.display(),
+                target.display()
+            ));
+            return Ok(());
+        }
 
         let (up_script, down_script) = match (&a.upgrade_sql, &a.downgrade_sql) {
             (Some(u), Some(d)) => (read(u)?, read(d)?),
@@ -83,28 +117,12 @@ impl Ctx<'_, '_> {
             ));
         }
 
-        let scripts = self.scripts();
-        let target = scripts.versions();
-        let mut existing: Vec<PathBuf> = Vec::new();
-        if let Ok(entries) = fs::read_dir(&target) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".sql")
-                    && revs.iter().any(|r| {
-                        name.starts_with(&format!("{}_", r.id)) || name == format!("{}.sql", r.id)
-                    })
-                {
-                    existing.push(e.path());
-                }
-            }
-        }
-        if !existing.is_empty() && !a.force {
-            existing.sort();
-            return Err(Error::Usage(format!(
-                "dapp revisions with these ids exist already; nothing was written (give --force to replace them):\n  {}",
-                existing.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n  ")
-            )));
-        }
+        let replaced: Vec<PathBuf> = revs
+            .iter()
+            .filter_map(|r| existing.get(&r.id))
+            .flatten()
+            .cloned()
+            .collect();
         // Render everything first: nothing is written unless every file is valid.
         let mut files: Vec<(PathBuf, String)> = Vec::new();
         for r in &revs {
@@ -123,7 +141,7 @@ impl Ctx<'_, '_> {
                 crate::revision::DEFAULT_TEMPLATE,
             );
         }
-        for p in &existing {
+        for p in &replaced {
             let _ = fs::remove_file(p);
         }
         for (path, text) in &files {
@@ -150,6 +168,78 @@ impl Ctx<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// The ids `--force` names (exact ids, or unique prefixes of four or more characters);
+/// a name that is no Alembic revision is refused before anything runs.
+fn forced_ids(revs: &[PyRevision], names: &[String]) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for n in names {
+        let hits: Vec<&PyRevision> = match revs.iter().find(|r| r.id == *n) {
+            Some(r) => vec![r],
+            None if n.len() >= 4 => revs
+                .iter()
+                .filter(|r| r.id.starts_with(n.as_str()))
+                .collect(),
+            None => Vec::new(),
+        };
+        match hits.as_slice() {
+            [r] => out.push(r.id.clone()),
+            [] => {
+                return Err(Error::Usage(format!(
+                    "--force {n}: no Alembic revision has that id; the revisions are: {}",
+                    revs.iter()
+                        .map(|r| r.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+            many => {
+                return Err(Error::Usage(format!(
+                    "--force {n} is ambiguous: {}; give more of the id",
+                    many.iter()
+                        .map(|r| r.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The .sql files already in `target` for each revision id: by file name (`ID_….sql`,
+/// `ID.sql`) or by the `Revision ID:` a renamed file declares.
+fn existing_sql(target: &Path, revs: &[PyRevision]) -> BTreeMap<String, Vec<PathBuf>> {
+    let mut out: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(target) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let declared = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| crate::revision::Revision::parse(&path, &t).ok())
+            .map(|r| r.id.as_str().to_owned());
+        for r in revs {
+            if declared.as_deref() == Some(r.id.as_str())
+                || name.starts_with(&format!("{}_", r.id))
+                || name == format!("{}.sql", r.id)
+            {
+                out.entry(r.id.clone()).or_default().push(path.clone());
+            }
+        }
+    }
+    out
 }
 
 /// The upgrade of a revision whose SQL could not be obtained: it fails when run.
