@@ -274,7 +274,7 @@ pub struct UpgradeArgs {
     /// Target revision
     #[arg(
         default_value = "head",
-        allow_hyphen_values = true,
+        allow_negative_numbers = true,
         value_name = "REVISION"
     )]
     pub revision: String,
@@ -331,7 +331,7 @@ pub struct DowngradeArgs {
     /// Target revision
     #[arg(
         default_value = "-1",
-        allow_hyphen_values = true,
+        allow_negative_numbers = true,
         value_name = "REVISION"
     )]
     pub revision: String,
@@ -370,6 +370,7 @@ pub struct HistoryArgs {
         short = 'r',
         long = "rev-range",
         allow_hyphen_values = true,
+        value_parser = not_a_flag,
         value_name = "RANGE"
     )]
     pub rev_range: Option<String>,
@@ -386,7 +387,7 @@ pub struct ShowArgs {
     /// Revision to show
     #[arg(
         default_value = "head",
-        allow_hyphen_values = true,
+        allow_negative_numbers = true,
         value_name = "REVISION"
     )]
     pub revision: String,
@@ -395,7 +396,11 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct StampArgs {
     /// Revisions to stamp (or heads, or base)
-    #[arg(required = true, allow_hyphen_values = true, value_name = "REVISIONS")]
+    #[arg(
+        required = true,
+        allow_negative_numbers = true,
+        value_name = "REVISIONS"
+    )]
     pub revisions: Vec<String>,
     /// Delete every row of the version table first (also rows no file knows)
     #[arg(long)]
@@ -493,6 +498,17 @@ pub struct StartupArgs {
 
     #[command(flatten)]
     pub fleet: FleetArgs,
+}
+
+/// A value that may start with `-` only as `-N` (a relative step): `-r -3:` is a range, while
+/// `-r --verbose` is a forgotten value, not a range named `--verbose`.
+fn not_a_flag(s: &str) -> Result<String, String> {
+    match s.strip_prefix('-') {
+        Some(rest) if !rest.starts_with(|c: char| c.is_ascii_digit()) => Err(format!(
+            "`{s}` looks like a flag; give a range START:END (e.g. -3:, base:head) right after -r"
+        )),
+        _ => Ok(s.to_owned()),
+    }
 }
 
 #[cfg(test)]
