@@ -44,7 +44,10 @@ pub struct DbArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalOpts {
     /// Config file [default: dapp-migrate.toml in this directory or a parent]
-    #[arg(long, global = true, env = "DAPP_MIGRATE_CONFIG", value_name = "FILE")]
+    ///
+    /// [env: DAPP_MIGRATE_CONFIG]
+    // The variable is read by the config layer, not by clap, so messages can name it.
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Migrations folder (holds versions/ and script.sql.tmpl) [default: migrations]
@@ -52,13 +55,10 @@ pub struct GlobalOpts {
     pub directory: Option<PathBuf>,
 
     /// Database URL: postgres://, postgresql:// or postgresql+psycopg2://
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    ///
+    /// [env: DATABASE_URL, else SQLALCHEMY_DATABASE_URI]
+    // Read by the config layer, not by clap, so messages name the variable and not the flag.
+    #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
     /// Output format

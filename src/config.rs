@@ -16,6 +16,8 @@ use crate::database_url::{DatabaseUrl, UrlError};
 pub const FILE_NAME: &str = "dapp-migrate.toml";
 pub const ENV_CONFIG: &str = "DAPP_MIGRATE_CONFIG";
 pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
+/// Flask-SQLAlchemy's setting, read when `DATABASE_URL` is unset.
+pub const ENV_SQLALCHEMY_URI: &str = "SQLALCHEMY_DATABASE_URI";
 pub const ENV_SCRIPT_LOCATION: &str = "DAPP_SCRIPT_LOCATION";
 pub const ENV_VERSION_TABLE: &str = "DAPP_VERSION_TABLE";
 pub const ENV_VERSION_TABLE_SCHEMA: &str = "DAPP_VERSION_TABLE_SCHEMA";
@@ -124,8 +126,10 @@ pub enum ConfigError {
         var: String,
         path: PathBuf,
     },
-    #[error("no database URL: pass --database-url, set DATABASE_URL, or set database_url in {FILE_NAME}")]
+    #[error("no database URL: pass --database-url, set DATABASE_URL (or SQLALCHEMY_DATABASE_URI), or set database_url in {FILE_NAME}")]
     NoDatabaseUrl,
+    #[error("database URL from {origin} is `${var}`, which is not expanded: write \"${{{var}}}\" to read the environment variable {var}")]
+    UnbracedVariable { origin: Source, var: String },
     #[error("database URL from {origin}: {error}")]
     Url { origin: Source, error: UrlError },
 }
@@ -280,14 +284,30 @@ impl Config {
         match &self.url {
             UrlSetting::Unset => Err(ConfigError::NoDatabaseUrl),
             UrlSetting::Undefined(e) => Err(e.clone()),
-            UrlSetting::Given { value, source } => {
-                DatabaseUrl::parse(value).map_err(|error| ConfigError::Url {
-                    origin: source.clone(),
-                    error,
-                })
-            }
+            UrlSetting::Given { value, source } => parse_url(value, source),
         }
     }
+}
+
+/// Parses a database URL, blaming `source` for what is wrong with it.
+fn parse_url(value: &str, source: &Source) -> Result<DatabaseUrl, ConfigError> {
+    DatabaseUrl::parse(value).map_err(|error| {
+        // `$DATABASE_URL` in the file: a shell habit that TOML does not expand.
+        let var = value
+            .trim()
+            .strip_prefix('$')
+            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        match var {
+            Some(var) => ConfigError::UnbracedVariable {
+                origin: source.clone(),
+                var: var.to_owned(),
+            },
+            None => ConfigError::Url {
+                origin: source.clone(),
+                error,
+            },
+        }
+    })
 }
 
 /// Resolves settings from the file text (if any), the environment and the flags. Pure.
@@ -392,6 +412,14 @@ pub fn resolve(
                 value: RawValue::Str(v),
                 source: Source::Env(var.to_owned()),
             });
+        }
+        if key == "database_url" {
+            if let Some(v) = env(ENV_SQLALCHEMY_URI).filter(|v| !v.is_empty()) {
+                return Some(Raw {
+                    value: RawValue::Str(v),
+                    source: Source::Env(ENV_SQLALCHEMY_URI.into()),
+                });
+            }
         }
         if key == "environment" {
             if let Some(v) = env("FLASK_ENV").filter(|v| !v.is_empty()) {
@@ -592,10 +620,7 @@ pub fn resolve(
         None => (Vec::new(), Source::Default),
     };
     for u in &databases {
-        DatabaseUrl::parse(u).map_err(|error| ConfigError::Url {
-            origin: databases_source.clone(),
-            error,
-        })?;
+        parse_url(u, &databases_source)?;
     }
     let pattern = match pick("tenant_schemas", None) {
         Some(raw) => Some(string("tenant_schemas", raw)?).filter(|s| !s.is_empty()),
@@ -927,6 +952,56 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.database_url().unwrap().redacted(), "postgres://u:***@h/d");
+    }
+
+    #[test]
+    fn database_url_precedence_flag_env_sqlalchemy_file() {
+        let text = "database_url = \"postgres://h/file\"\n";
+        let both = [
+            ("DATABASE_URL", "postgres://h/env"),
+            ("SQLALCHEMY_DATABASE_URI", "postgresql+psycopg2://h/flask"),
+        ];
+        let name = |o: &Overrides, env: &[(&str, &str)]| {
+            res(text, o, env)
+                .unwrap()
+                .database_url()
+                .unwrap()
+                .database_name()
+        };
+        let flag = Overrides {
+            database_url: Some("postgres://h/flag".into()),
+            ..Default::default()
+        };
+        assert_eq!(name(&flag, &both), "flag");
+        assert_eq!(name(&Overrides::default(), &both), "env");
+        assert_eq!(name(&Overrides::default(), &both[1..]), "flask");
+        assert_eq!(name(&Overrides::default(), &[]), "file");
+        let e = res(
+            "",
+            &Overrides::default(),
+            &[("SQLALCHEMY_DATABASE_URI", "mysql://h/x")],
+        )
+        .unwrap()
+        .database_url()
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("environment variable SQLALCHEMY_DATABASE_URI"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unbraced_variable_in_database_url_hints_at_braces() {
+        let e = res(
+            "database_url = \"$DATABASE_URL\"",
+            &Overrides::default(),
+            &[],
+        )
+        .unwrap()
+        .database_url()
+        .unwrap_err();
+        assert!(e.to_string().contains("\"${DATABASE_URL}\""), "{e}");
     }
 
     #[test]

@@ -45,7 +45,8 @@ fn help_never_shows_the_database_url() {
     let mut c = p.cmd(&["db", "upgrade", "--help"]);
     c.env("DATABASE_URL", "postgres://u:topsecret@h/db");
     let r = crate::support::Run::from(c.output().unwrap());
-    r.ok().stdout_has("[env: DATABASE_URL]");
+    r.ok()
+        .stdout_has("[env: DATABASE_URL, else SQLALCHEMY_DATABASE_URI]");
     assert!(!r.stdout.contains("topsecret"));
 }
 
