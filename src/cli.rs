@@ -100,6 +100,17 @@ pub struct GlobalOpts {
         help_heading = "Database options"
     )]
     pub lock_wait: Option<String>,
+
+    /// Alembic's `-x KEY=VALUE` for env.py: parsed so it is never taken for a target, then
+    /// refused with what to use instead (dapp has no env.py)
+    #[arg(
+        short = 'x',
+        long = "x-arg",
+        global = true,
+        hide = true,
+        value_name = "KEY=VALUE"
+    )]
+    pub x_arg: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +262,9 @@ pub struct MigrateArgs {
     /// Revision or branch label this one depends on (repeatable)
     #[arg(long, value_name = "REV")]
     pub depends_on: Vec<String>,
+    /// Alembic's `revision --autogenerate`: refused with what to do instead
+    #[arg(long, hide = true)]
+    pub autogenerate: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ use crate::script_dir::ScriptDir;
 use crate::target::{Range, Symbol, Target, TargetOrRange};
 
 mod fleet;
+mod habits;
 mod import;
 
 use crate::fleet::Action;
@@ -39,11 +40,15 @@ pub struct Invocation<'a> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error> {
     let TopCommand::Db(db) = cli.command;
+    habits::refuse(&db)?;
     let mut o = overrides(&db.global);
     if let DbCommand::Startup(a) = &db.command {
         o.startup_wait = a.wait.clone();
     }
     let config = Config::load(&o, inv.env, &inv.cwd)?;
+    for note in habits::notes(&db, &ScriptDir::new(&config.script_location)) {
+        let _ = writeln!(io.err, "{note}");
+    }
     let mut ctx = Ctx {
         config,
         force: false,

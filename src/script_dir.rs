@@ -39,6 +39,17 @@ pub enum ScriptError {
     Graph(#[from] GraphError),
 }
 
+/// A file in `versions/` that looks meant as a revision but is not read as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stray {
+    /// An Alembic revision, `*.py`.
+    Python(String),
+    /// `*.SQL`, `*.Sql`: only `*.sql` is read.
+    WrongCase(String),
+    /// `*.sql` that is a symbolic link to nothing.
+    DanglingLink(String),
+}
+
 /// The largest revision file read (16 MiB): bigger ones are refused, not parsed.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
@@ -110,6 +121,85 @@ impl ScriptDir {
         named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let files: Vec<PathBuf> = named.into_iter().map(|(_, p)| p).collect();
         read_all(&files)
+    }
+
+    /// Files in `versions/` that look meant as revisions but are not read, in name order. Best
+    /// effort: a folder that cannot be read yields none (loading it reports why).
+    pub fn strays(&self) -> Vec<Stray> {
+        let Ok(entries) = fs::read_dir(self.versions()) else {
+            return Vec::new();
+        };
+        let mut strays = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == "__init__.py" {
+                continue;
+            }
+            let lower = name.to_ascii_lowercase();
+            if name.ends_with(".sql") {
+                let dangling = entry.file_type().is_ok_and(|t| t.is_symlink())
+                    && fs::metadata(entry.path()).is_err();
+                if dangling {
+                    strays.push(Stray::DanglingLink(name));
+                }
+            } else if lower.ends_with(".sql") {
+                strays.push(Stray::WrongCase(name));
+            } else if lower.ends_with(".py") {
+                strays.push(Stray::Python(name));
+            }
+        }
+        strays.sort_by(|a, b| stray_name(a).cmp(stray_name(b)));
+        strays
+    }
+
+    /// One warning line per kind of stray file, naming them.
+    pub fn stray_warnings(&self) -> Vec<String> {
+        let strays = self.strays();
+        let versions = self.versions();
+        let line = |what: &str, names: Vec<&str>, todo: &str| -> Option<String> {
+            if names.is_empty() {
+                return None;
+            }
+            let mut shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+            if names.len() > 5 {
+                shown.push_str(&format!(" and {} more", names.len() - 5));
+            }
+            Some(format!(
+                "warning: {} in {} not read: {shown}; {todo}",
+                what,
+                versions.display()
+            ))
+        };
+        let pick = |f: fn(&Stray) -> Option<&str>| strays.iter().filter_map(f).collect::<Vec<_>>();
+        [
+            line(
+                "Python (Alembic) revision files",
+                pick(|s| match s {
+                    Stray::Python(n) => Some(n),
+                    _ => None,
+                }),
+                "dapp reads only .sql revisions: convert them with `dapp db import-alembic`, or move them out of versions/",
+            ),
+            line(
+                "files with an upper-case extension",
+                pick(|s| match s {
+                    Stray::WrongCase(n) => Some(n),
+                    _ => None,
+                }),
+                "revision files must end in lower-case .sql: rename them",
+            ),
+            line(
+                "symbolic links to nothing",
+                pick(|s| match s {
+                    Stray::DanglingLink(n) => Some(n),
+                    _ => None,
+                }),
+                "restore what they point to, or remove them",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// The project's template, or the built-in one.
@@ -194,6 +284,12 @@ impl ScriptDir {
             created.push(cfg);
         }
         Ok(created)
+    }
+}
+
+fn stray_name(s: &Stray) -> &str {
+    match s {
+        Stray::Python(n) | Stray::WrongCase(n) | Stray::DanglingLink(n) => n,
     }
 }
 

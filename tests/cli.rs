@@ -104,3 +104,87 @@ fn negative_numbers_are_still_targets() {
     assert_eq!(db.versions(), ["a1"]);
     p.run(&db, &["db", "history", "-r", "-1:"]).ok();
 }
+
+#[test]
+fn sqlalchemy_database_uri_is_read_when_database_url_is_unset() {
+    let db = TestDb::new("sqlalchemy_uri");
+    let p = Project::new();
+    p.chain(&["a1"]);
+    let mut c = p.cmd(&["db", "upgrade"]);
+    c.env("SQLALCHEMY_DATABASE_URI", db.sqlalchemy_url());
+    crate::support::Run::from(c.output().unwrap()).ok();
+    assert_eq!(db.versions(), ["a1"]);
+    // DATABASE_URL comes first; the message names the variable the URL came from.
+    let mut c = p.cmd(&["db", "current"]);
+    c.env("SQLALCHEMY_DATABASE_URI", db.sqlalchemy_url());
+    c.env("DATABASE_URL", "mysql://u@h/db");
+    crate::support::Run::from(c.output().unwrap())
+        .code(2)
+        .stderr_has("environment variable DATABASE_URL");
+    let mut c = p.cmd(&["db", "current"]);
+    c.env("SQLALCHEMY_DATABASE_URI", "mysql://u@h/db");
+    crate::support::Run::from(c.output().unwrap())
+        .code(2)
+        .stderr_has("environment variable SQLALCHEMY_DATABASE_URI");
+}
+
+#[test]
+fn x_arg_is_refused_with_what_to_use_instead_never_taken_for_a_target() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    for args in [
+        &["db", "upgrade", "-x", "tenant=acme"][..],
+        &["db", "-x", "tenant=acme", "upgrade"],
+        &["db", "downgrade", "--x-arg", "data=true"],
+    ] {
+        let r = p.run_offline(args);
+        r.code(2)
+            .stderr_has("env.py")
+            .stderr_has("--version-table-schema");
+        assert!(!r.stderr.contains("valid target"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn tag_is_accepted_and_said_to_be_ignored() {
+    let db = TestDb::new("tag_ignored");
+    let p = Project::new();
+    p.chain(&["a1", "a2"]);
+    p.run(&db, &["db", "upgrade", "a1", "--tag", "release-7"])
+        .ok()
+        .stderr_has("--tag release-7 is ignored");
+    assert_eq!(db.versions(), ["a1"]);
+    p.run(&db, &["db", "stamp", "--tag", "x", "a2"]).ok();
+    assert_eq!(db.versions(), ["a2"]);
+}
+
+#[test]
+fn migrate_autogenerate_says_what_to_do_instead() {
+    let p = Project::new();
+    let r = p.run_offline(&["db", "migrate", "--autogenerate", "-m", "add users"]);
+    r.code(2).stderr_has("import-alembic");
+    let r = p.run_offline(&["db", "revision", "--autogenerate", "-m", "add users"]);
+    r.code(2).stderr_has("does not autogenerate");
+    assert_eq!(std::fs::read_dir(p.versions()).unwrap().count(), 0);
+}
+
+#[test]
+fn leftover_files_in_versions_are_named_in_a_warning() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    p.file("0b1c2d_add_users.py", "revision = '0b1c2d'\n");
+    p.file("__init__.py", "");
+    p.file("b2_other.SQL", "-- Revision ID: b2\n");
+    p.file("README.md", "notes\n");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("gone.sql", p.versions().join("c3_link.sql")).unwrap();
+    let r = p.run_offline(&["db", "heads"]);
+    r.ok().stdout_has("a1");
+    r.stderr_has("0b1c2d_add_users.py")
+        .stderr_has("import-alembic")
+        .stderr_has("b2_other.SQL");
+    #[cfg(unix)]
+    r.stderr_has("c3_link.sql");
+    assert!(!r.stderr.contains("__init__.py"), "{}", r.stderr);
+    assert!(!r.stderr.contains("README.md"), "{}", r.stderr);
+}
