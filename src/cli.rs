@@ -206,7 +206,7 @@ Policy (environment):
   AUTO_MIGRATE                true (default), false, or verify (same as --verify-only)
   AUTO_MIGRATE_FAIL_ON_ERROR  false (default): log a failure and start CMD anyway;
                               true: exit without starting CMD
-  Both accept true/false/1/0/yes/no in any case.
+  Both accept true/false/1/0/yes/no in any case, with or without surrounding quotes.
 
 Exit status without CMD: 0 when the database is at the heads, 1 when migrating failed,
 2 for bad input, 130/143 when interrupted by SIGINT/SIGTERM. With CMD, dapp is replaced by it.

@@ -711,13 +711,25 @@ fn boolean(key: &str, raw: Raw) -> Result<bool, ConfigError> {
     }
 }
 
-/// `true/false/1/0/yes/no/on/off`, any case.
+/// `true/false/1/0/yes/no/on/off`, any case, also inside one pair of quotes.
 pub fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
+    match unquote(s).to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `s` trimmed and without one pair of surrounding quotes: some env-file loaders keep them
+/// (`AUTO_MIGRATE="true"` arrives as `"true"`).
+pub fn unquote(s: &str) -> &str {
+    let t = s.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = t.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner.trim();
+        }
+    }
+    t
 }
 
 /// `"30s"`, `"500ms"`, `"2m"`, `"1h"`, or a whole number of seconds; `"0"` means none.
@@ -1045,6 +1057,25 @@ mod tests {
         assert!(e.to_string().contains("not a array"), "{e}");
         let e = res("version_table = 3", &Overrides::default(), &[]).unwrap_err();
         assert!(e.to_string().contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn booleans_may_keep_the_quotes_of_an_env_file() {
+        for (s, b) in [
+            ("\"true\"", Some(true)),
+            ("'No'", Some(false)),
+            (" \"1\" ", Some(true)),
+        ] {
+            assert_eq!(parse_bool(s), b, "{s}");
+        }
+        assert_eq!(parse_bool("\"true'"), None);
+        let c = res(
+            "",
+            &Overrides::default(),
+            &[("DAPP_TRANSACTION_PER_MIGRATION", "\"yes\"")],
+        )
+        .unwrap();
+        assert!(c.transaction_per_migration);
     }
 
     #[test]

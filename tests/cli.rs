@@ -188,3 +188,51 @@ fn leftover_files_in_versions_are_named_in_a_warning() {
     assert!(!r.stderr.contains("__init__.py"), "{}", r.stderr);
     assert!(!r.stderr.contains("README.md"), "{}", r.stderr);
 }
+
+/// A folder on PATH holding `sh` and, when `with_vi`, a `vi` that records the file it was given.
+#[cfg(unix)]
+fn editor_path(dir: &std::path::Path, with_vi: bool) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let sh = ["/bin/sh", "/usr/bin/sh"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("a POSIX shell");
+    std::os::unix::fs::symlink(sh, bin.join("sh")).unwrap();
+    if with_vi {
+        let vi = bin.join("vi");
+        std::fs::write(
+            &vi,
+            format!(
+                "#!{sh}\necho \"$1\" > \"{}\"\n",
+                dir.join("edited").display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&vi, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin.display().to_string()
+}
+
+#[cfg(unix)]
+#[test]
+fn edit_without_editor_falls_back_to_vi_or_says_what_to_set() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    let tools = tempfile::tempdir().unwrap();
+    let mut c = p.cmd(&["db", "edit", "a1"]);
+    c.env_remove("VISUAL").env_remove("EDITOR");
+    c.env("PATH", editor_path(tools.path(), true));
+    crate::support::Run::from(c.output().unwrap()).ok();
+    let edited = std::fs::read_to_string(tools.path().join("edited")).unwrap();
+    assert!(edited.trim_end().ends_with("a1_rev_a1.sql"), "{edited}");
+
+    let no_vi = tempfile::tempdir().unwrap();
+    let mut c = p.cmd(&["db", "edit", "a1"]);
+    c.env_remove("VISUAL").env_remove("EDITOR");
+    c.env("PATH", editor_path(no_vi.path(), false));
+    crate::support::Run::from(c.output().unwrap())
+        .code(2)
+        .stderr_has("$EDITOR");
+}
