@@ -16,7 +16,7 @@ pub enum UrlError {
     NoScheme,
     #[error("unsupported database URL scheme `{scheme}`: use postgres://, postgresql://, postgresql+psycopg2:// or sqlite:///path")]
     UnsupportedScheme { scheme: String },
-    #[error("the database URL has {ats} `@` before its host, so where the password ends is ambiguous (the driver would take the first one): percent-encode `@` in the user name or password as %40 (a password p@ss is written p%40ss)")]
+    #[error("the database URL has {}: the driver ends the user name and password at the first `@`, so it would be misread. Only the `@` before the host may be written as is: percent-encode any other `@` as %40 (and a `?` in the password as %3F): a password p@ss is written p%40ss", if *ats > 1 { format!("{ats} `@`") } else { "an `@` after a `?`".to_owned() })]
     UnencodedAt { ats: usize },
     #[error("port `{port}` in the database URL is not a number from 1 to 65535")]
     BadPort { port: String },
@@ -137,9 +137,25 @@ impl DatabaseUrl {
         format!("postgres://{}", &self.raw[self.rest..])
     }
 
-    /// The URL as given, with the password replaced by `***`.
+    /// The URL as given, with the password replaced by `***`. For PostgreSQL the user name and
+    /// password end at the first `@`, as the driver reads them, so the host shown is the host
+    /// connected to.
     pub fn redacted(&self) -> String {
-        redact(&self.raw)
+        let rest = &self.raw[self.rest..];
+        match (self.kind, rest.find('@')) {
+            (Kind::Postgres, Some(a)) => {
+                let shown = match rest[..a].split_once(':') {
+                    Some((user, _)) => format!("{user}:***"),
+                    None => rest[..a].to_owned(),
+                };
+                format!(
+                    "{}{shown}{}",
+                    &self.raw[..self.rest],
+                    redact_params(&rest[a..])
+                )
+            }
+            _ => redact(&self.raw),
+        }
     }
 
     /// The database's name (the path of the URL), or the whole redacted URL when it has none.
@@ -160,10 +176,11 @@ impl DatabaseUrl {
 /// mistake is named before any connection is tried (and the URL shown is the one connected to).
 fn check_postgres(rest: &str) -> Result<(), UrlError> {
     let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
-    // The driver ends the user name and password at the first `@`; the display at the last.
-    // Only one `@` leaves no doubt.
-    let ats = before_query.matches('@').count();
-    if ats > 1 {
+    // The driver ends the user name and password at the first `@` anywhere in the URL, and so
+    // does `redacted`; a second `@`, or one in the parameters, was surely meant otherwise.
+    let ats = rest.matches('@').count();
+    let misplaced = rest.find('@').is_some_and(|a| rest[..a].contains('?'));
+    if ats > 1 || misplaced {
         return Err(UrlError::UnencodedAt { ats });
     }
     let hostport = match before_query.split_once('@') {
@@ -403,6 +420,23 @@ mod tests {
         assert_eq!(e, UrlError::UnencodedAt { ats: 2 });
         assert!(!e.to_string().contains("p@ss@"), "{e}");
         assert!(DatabaseUrl::parse("postgresql://u:p%40ss@127.0.0.1/db").is_ok());
+        // A `/` in the password is read by the driver as meant, and shown the same way.
+        let u = DatabaseUrl::parse("postgres://u:pa/ss@h/db").unwrap();
+        assert_eq!(u.redacted(), "postgres://u:***@h/db");
+        let cfg: tokio_postgres::Config = u.postgres_url().parse().unwrap();
+        assert_eq!(cfg.get_password(), Some(&b"pa/ss"[..]));
+        for misread in [
+            "postgres://h/db?application_name=a@b",
+            "postgres://u@h/db?application_name=a@b",
+        ] {
+            assert!(
+                matches!(
+                    DatabaseUrl::parse(misread),
+                    Err(UrlError::UnencodedAt { .. })
+                ),
+                "{misread}"
+            );
+        }
         for (port, ok) in [
             ("99999", false),
             ("abc", false),
