@@ -46,11 +46,13 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         o.startup_wait = a.wait.clone();
     }
     let config = Config::load(&o, inv.env, &inv.cwd)?;
-    for note in habits::notes(&db, &ScriptDir::new(&config.script_location)) {
+    let scripts = ScriptDir::new(&config.script_location);
+    for note in habits::notes(&db, &scripts) {
         let _ = writeln!(io.err, "{note}");
     }
     let mut ctx = Ctx {
         config,
+        scripts,
         force: false,
         lease_holder: crate::backend::lease::new_holder_id(),
         format: db.global.format,
@@ -124,6 +126,8 @@ enum MoveKind {
 
 pub(crate) struct Ctx<'a, 'io> {
     pub(crate) config: Config,
+    /// The migrations folder of `config.script_location`.
+    scripts: ScriptDir,
     /// `upgrade --force`.
     force: bool,
     /// This run's id as a lease holder (`lock = "table"`).
@@ -156,7 +160,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     }
 
     pub(crate) fn scripts(&self) -> ScriptDir {
-        ScriptDir::new(&self.config.script_location)
+        self.scripts.clone()
     }
 
     pub(crate) fn graph(&self) -> Result<RevisionGraph, Error> {

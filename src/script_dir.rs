@@ -7,6 +7,7 @@
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::graph::{GraphError, RevisionGraph};
 use crate::revision::{self, NewRevision, Revision, RevisionError};
@@ -57,12 +58,24 @@ pub const MAX_FILE_BYTES: usize = 16 << 20;
 #[derive(Debug, Clone)]
 pub struct ScriptDir {
     pub location: PathBuf,
+    /// The listing of `versions/` made by [`ScriptDir::strays`], kept for the next load so that
+    /// looking for strays costs no second pass over a big folder. Taken once: a later load lists
+    /// again and sees files written since.
+    listed: Arc<Mutex<Option<Listing>>>,
+}
+
+/// One pass over `versions/`: the revision files, sorted, and the strays.
+#[derive(Debug, Default)]
+struct Listing {
+    files: Vec<PathBuf>,
+    strays: Vec<Stray>,
 }
 
 impl ScriptDir {
     pub fn new(location: impl Into<PathBuf>) -> Self {
         ScriptDir {
             location: location.into(),
+            listed: Arc::default(),
         }
     }
 
@@ -78,6 +91,17 @@ impl ScriptDir {
 
     /// Reads and parses every revision file, in sorted file-name order (no graph checks).
     pub fn load_revisions(&self) -> Result<Vec<Revision>, ScriptError> {
+        let kept = self.listed.lock().ok().and_then(|mut l| l.take());
+        let listing = match kept {
+            Some(l) => l,
+            None => self.list()?,
+        };
+        read_all(&listing.files)
+    }
+
+    /// Lists `versions/` once: the `*.sql` files to read, and the files that look meant as
+    /// revisions but are not read.
+    fn list(&self) -> Result<Listing, ScriptError> {
         let versions = self.versions();
         if !self.location.is_dir() {
             return Err(ScriptError::Missing {
@@ -97,6 +121,7 @@ impl ScriptDir {
             }
         };
         let mut named: Vec<(std::ffi::OsString, PathBuf)> = Vec::new();
+        let mut strays = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|source| ScriptError::Read {
                 path: versions.clone(),
@@ -104,12 +129,27 @@ impl ScriptDir {
             })?;
             let name = entry.file_name();
             let text = name.to_string_lossy();
-            if text.starts_with('.') || !text.ends_with(".sql") {
+            if text.starts_with('.') {
+                continue;
+            }
+            if !text.ends_with(".sql") {
+                let lower = text.to_ascii_lowercase();
+                if lower.ends_with(".sql") {
+                    strays.push(Stray::WrongCase(text.into_owned()));
+                } else if lower.ends_with(".py") && text != "__init__.py" {
+                    strays.push(Stray::Python(text.into_owned()));
+                }
                 continue;
             }
             // A directory named *.sql is skipped; a symlink to a file is followed.
             let is_file = match entry.file_type() {
-                Ok(t) if t.is_symlink() => entry.path().is_file(),
+                Ok(t) if t.is_symlink() => {
+                    let target = fs::metadata(entry.path());
+                    if target.is_err() {
+                        strays.push(Stray::DanglingLink(text.into_owned()));
+                    }
+                    target.is_ok_and(|m| m.is_file())
+                }
                 Ok(t) => t.is_file(),
                 Err(_) => false,
             };
@@ -119,36 +159,24 @@ impl ScriptDir {
         }
         // Alembic loads files in sorted name order; the order of steps depends on it.
         named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let files: Vec<PathBuf> = named.into_iter().map(|(_, p)| p).collect();
-        read_all(&files)
+        strays.sort_by(|a, b| stray_name(a).cmp(stray_name(b)));
+        Ok(Listing {
+            files: named.into_iter().map(|(_, p)| p).collect(),
+            strays,
+        })
     }
 
-    /// Files in `versions/` that look meant as revisions but are not read, in name order. Best
-    /// effort: a folder that cannot be read yields none (loading it reports why).
+    /// Files in `versions/` that look meant as revisions but are not read, in name order. A
+    /// folder that cannot be listed has none (loading it reports why). The listing is kept for
+    /// the next load.
     pub fn strays(&self) -> Vec<Stray> {
-        let Ok(entries) = fs::read_dir(self.versions()) else {
+        let Ok(listing) = self.list() else {
             return Vec::new();
         };
-        let mut strays = Vec::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || name == "__init__.py" {
-                continue;
-            }
-            let lower = name.to_ascii_lowercase();
-            if name.ends_with(".sql") {
-                let dangling = entry.file_type().is_ok_and(|t| t.is_symlink())
-                    && fs::metadata(entry.path()).is_err();
-                if dangling {
-                    strays.push(Stray::DanglingLink(name));
-                }
-            } else if lower.ends_with(".sql") {
-                strays.push(Stray::WrongCase(name));
-            } else if lower.ends_with(".py") {
-                strays.push(Stray::Python(name));
-            }
+        let strays = listing.strays.clone();
+        if let Ok(mut kept) = self.listed.lock() {
+            *kept = Some(listing);
         }
-        strays.sort_by(|a, b| stray_name(a).cmp(stray_name(b)));
         strays
     }
 
@@ -362,4 +390,38 @@ fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(id: &str) -> String {
+        format!("-- {id}\n--\n-- Revision ID: {id}\n-- Revises:\n\n-- migrate:upgrade\nSELECT 1;\n")
+    }
+
+    #[test]
+    fn strays_are_found_in_the_pass_that_loads_and_later_loads_list_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sd = ScriptDir::new(dir.path());
+        fs::create_dir_all(sd.versions()).unwrap();
+        fs::write(sd.versions().join("a1_x.sql"), rev("a1")).unwrap();
+        fs::write(sd.versions().join("b2_y.py"), "revision = 'b2'\n").unwrap();
+        fs::write(sd.versions().join("c3_z.Sql"), rev("c3")).unwrap();
+        fs::write(sd.versions().join("__init__.py"), "").unwrap();
+        assert_eq!(
+            sd.strays(),
+            [
+                Stray::Python("b2_y.py".into()),
+                Stray::WrongCase("c3_z.Sql".into())
+            ]
+        );
+        assert_eq!(sd.load_revisions().unwrap().len(), 1);
+        // The kept listing served one load; the next one sees a file written since.
+        fs::write(sd.versions().join("d4_w.sql"), rev("d4")).unwrap();
+        assert_eq!(sd.clone().load_revisions().unwrap().len(), 2);
+        let warnings = sd.stray_warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("b2_y.py") && warnings[0].contains("import-alembic"));
+    }
 }
