@@ -236,3 +236,18 @@ fn edit_without_editor_falls_back_to_vi_or_says_what_to_set() {
         .code(2)
         .stderr_has("$EDITOR");
 }
+
+#[test]
+fn a_bad_value_from_an_environment_variable_names_the_variable() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    let mut c = p.cmd(&["db", "heads"]);
+    c.env("DAPP_FORMAT", "xml");
+    crate::support::Run::from(c.output().unwrap())
+        .code(2)
+        .stderr_has("environment variable DAPP_FORMAT");
+    // Given as a flag, the flag is to blame.
+    let r = p.run_offline(&["db", "heads", "--format", "xml"]);
+    r.code(2).stderr_has("'--format <FORMAT>'");
+    assert!(!r.stderr.contains("DAPP_FORMAT"), "{}", r.stderr);
+}
