@@ -86,25 +86,6 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
     }
 }
 
-/// Whether an executable file `name` is in one of the folders of `path`.
-fn on_path(name: &str, path: Option<String>) -> bool {
-    path.is_some_and(|p| {
-        std::env::split_paths(&p).any(|dir| {
-            let f = dir.join(name);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                f.metadata()
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            }
-            #[cfg(not(unix))]
-            {
-                f.is_file()
-            }
-        })
-    })
-}
-
 fn overrides(g: &GlobalOpts) -> Overrides {
     Overrides {
         config: g.config.clone(),
@@ -643,16 +624,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     fn edit(&mut self, rev: &str) -> Result<(), Error> {
         let g = self.graph()?;
         let (revs, _) = self.resolve_show(&g, rev)?;
-        // As git does: $VISUAL, then $EDITOR, then vi.
-        let editor = (self.env)("VISUAL")
-            .or_else(|| (self.env)("EDITOR"))
-            .filter(|e| !e.trim().is_empty())
-            .or_else(|| on_path("vi", (self.env)("PATH")).then(|| "vi".to_owned()))
-            .ok_or_else(|| {
-                Error::Usage(
-                    "no editor: $VISUAL and $EDITOR are unset and vi is not on PATH; set $EDITOR to the editor to open revision files with (e.g. EDITOR=nano)".into(),
-                )
-            })?;
+        let editor = habits::editor(self.env)?;
         for i in revs {
             let path = g.node(i).rev.path.clone();
             let status = std::process::Command::new("sh")

@@ -1,5 +1,6 @@
 //! Flask-Migrate and Alembic habits dapp meets on its command line: flags it parses so they are
-//! never taken for targets, and answers with what they mean here.
+//! never taken for targets and answers with what they mean here, stray files in `versions/`,
+//! and the editor `edit` falls back to.
 
 use crate::cli::{DbArgs, DbCommand, LogFormat};
 use crate::error::Error;
@@ -49,4 +50,36 @@ pub(super) fn notes(db: &DbArgs, scripts: &ScriptDir) -> Vec<String> {
         notes.extend(scripts.stray_warnings());
     }
     notes
+}
+
+/// The editor `edit` opens, as git chooses it: `$VISUAL`, then `$EDITOR`, then `vi`.
+pub(super) fn editor(env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
+    env("VISUAL")
+        .or_else(|| env("EDITOR"))
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| on_path("vi", env("PATH")).then(|| "vi".to_owned()))
+        .ok_or_else(|| {
+            Error::Usage(
+                "no editor: $VISUAL and $EDITOR are unset and vi is not on PATH; set $EDITOR to the editor to open revision files with (e.g. EDITOR=nano)".into(),
+            )
+        })
+}
+
+/// Whether an executable file `name` is in one of the folders of `path`.
+fn on_path(name: &str, path: Option<String>) -> bool {
+    path.is_some_and(|p| {
+        std::env::split_paths(&p).any(|dir| {
+            let f = dir.join(name);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            }
+            #[cfg(not(unix))]
+            {
+                f.is_file()
+            }
+        })
+    })
 }
