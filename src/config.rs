@@ -1,6 +1,8 @@
 //! One resolved `Config` from `dapp-migrate.toml`, the environment and command-line flags.
 //!
-//! Precedence: flag > environment > file > default. The file is found in the working directory
+//! Precedence: flag > environment > file > default (the database URL: `--database-url` >
+//! `DATABASE_URL` > `SQLALCHEMY_DATABASE_URI` > `database_url`). Environment variables are read
+//! here, not by clap, so a message names the variable a value came from. The file is found in the working directory
 //! or a parent (or named by `--config` / `DAPP_MIGRATE_CONFIG`); a relative `script_location`
 //! is relative to the file's directory. `${VAR}` (and `${VAR:-default}`) in a string value is
 //! read from the environment; `$$` is a literal `$`. Only `load` touches the file system; the

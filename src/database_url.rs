@@ -1,7 +1,9 @@
 //! Database URLs: the forms Flask configs carry, and their display without the password.
 //!
 //! Pure. Accepts `postgres://`, `postgresql://` and SQLAlchemy's `postgresql+DRIVER://`, and
-//! SQLAlchemy's `sqlite:///path` forms (parsed only; SQLite support comes later). The password
+//! SQLAlchemy's `sqlite:///path` forms. A `postgres://` URL is checked as the driver will read
+//! it (port, parameters, `sslmode`, where the password ends) before any connection, and shown
+//! the way the driver reads it. The password
 //! never leaves this module except through [`DatabaseUrl::postgres_url`], which is handed to the
 //! driver and never printed.
 
