@@ -44,7 +44,10 @@ pub struct DbArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub struct GlobalOpts {
     /// Config file [default: dapp-migrate.toml in this directory or a parent]
-    #[arg(long, global = true, env = "DAPP_MIGRATE_CONFIG", value_name = "FILE")]
+    ///
+    /// [env: DAPP_MIGRATE_CONFIG]
+    // The variable is read by the config layer, not by clap, so messages can name it.
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Migrations folder (holds versions/ and script.sql.tmpl) [default: migrations]
@@ -52,13 +55,10 @@ pub struct GlobalOpts {
     pub directory: Option<PathBuf>,
 
     /// Database URL: postgres://, postgresql:// or postgresql+psycopg2://
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    ///
+    /// [env: DATABASE_URL, else SQLALCHEMY_DATABASE_URI]
+    // Read by the config layer, not by clap, so messages name the variable and not the flag.
+    #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
     /// Output format
@@ -100,6 +100,17 @@ pub struct GlobalOpts {
         help_heading = "Database options"
     )]
     pub lock_wait: Option<String>,
+
+    /// Alembic's `-x KEY=VALUE` for env.py: parsed so it is never taken for a target, then
+    /// refused with what to use instead (dapp has no env.py)
+    #[arg(
+        short = 'x',
+        long = "x-arg",
+        global = true,
+        hide = true,
+        value_name = "KEY=VALUE"
+    )]
+    pub x_arg: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,7 +206,7 @@ Policy (environment):
   AUTO_MIGRATE                true (default), false, or verify (same as --verify-only)
   AUTO_MIGRATE_FAIL_ON_ERROR  false (default): log a failure and start CMD anyway;
                               true: exit without starting CMD
-  Both accept true/false/1/0/yes/no in any case.
+  Both accept true/false/1/0/yes/no in any case, with or without surrounding quotes.
 
 Exit status without CMD: 0 when the database is at the heads, 1 when migrating failed,
 2 for bad input, 130/143 when interrupted by SIGINT/SIGTERM. With CMD, dapp is replaced by it.
@@ -251,6 +262,9 @@ pub struct MigrateArgs {
     /// Revision or branch label this one depends on (repeatable)
     #[arg(long, value_name = "REV")]
     pub depends_on: Vec<String>,
+    /// Alembic's `revision --autogenerate`: refused with what to do instead
+    #[arg(long, hide = true)]
+    pub autogenerate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -274,7 +288,7 @@ pub struct UpgradeArgs {
     /// Target revision
     #[arg(
         default_value = "head",
-        allow_hyphen_values = true,
+        allow_negative_numbers = true,
         value_name = "REVISION"
     )]
     pub revision: String,
@@ -331,7 +345,7 @@ pub struct DowngradeArgs {
     /// Target revision
     #[arg(
         default_value = "-1",
-        allow_hyphen_values = true,
+        allow_negative_numbers = true,
         value_name = "REVISION"
     )]
     pub revision: String,
@@ -372,6 +386,7 @@ pub struct HistoryArgs {
         short = 'r',
         long = "rev-range",
         allow_hyphen_values = true,
+        value_parser = not_a_flag,
         value_name = "RANGE"
     )]
     pub rev_range: Option<String>,
@@ -388,7 +403,7 @@ pub struct ShowArgs {
     /// Revision to show
     #[arg(
         default_value = "head",
-        allow_hyphen_values = true,
+        allow_negative_numbers = true,
         value_name = "REVISION"
     )]
     pub revision: String,
@@ -397,7 +412,11 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct StampArgs {
     /// Revisions to stamp (or heads, or base)
-    #[arg(required = true, allow_hyphen_values = true, value_name = "REVISIONS")]
+    #[arg(
+        required = true,
+        allow_negative_numbers = true,
+        value_name = "REVISIONS"
+    )]
     pub revisions: Vec<String>,
     /// Delete every row of the version table first (also rows no file knows)
     #[arg(long)]
@@ -499,6 +518,17 @@ pub struct StartupArgs {
 
     #[command(flatten)]
     pub fleet: FleetArgs,
+}
+
+/// A value that may start with `-` only as `-N` (a relative step): `-r -3:` is a range, while
+/// `-r --verbose` is a forgotten value, not a range named `--verbose`.
+fn not_a_flag(s: &str) -> Result<String, String> {
+    match s.strip_prefix('-') {
+        Some(rest) if !rest.starts_with(|c: char| c.is_ascii_digit()) => Err(format!(
+            "`{s}` looks like a flag; give a range START:END (e.g. -3:, base:head) right after -r"
+        )),
+        _ => Ok(s.to_owned()),
+    }
 }
 
 #[cfg(test)]

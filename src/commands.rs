@@ -20,6 +20,7 @@ use crate::script_dir::ScriptDir;
 use crate::target::{Range, Symbol, Target, TargetOrRange};
 
 mod fleet;
+mod habits;
 mod import;
 
 use crate::fleet::Action;
@@ -39,14 +40,20 @@ pub struct Invocation<'a> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error> {
     let TopCommand::Db(db) = cli.command;
+    habits::refuse(&db)?;
     let mut o = overrides(&db.global);
     if let DbCommand::Startup(a) = &db.command {
         o.startup_wait = a.wait.clone();
     }
     let config = Config::load(&o, inv.env, &inv.cwd)?;
+    let scripts = ScriptDir::new(&config.script_location);
+    for note in habits::notes(&db, &scripts) {
+        let _ = writeln!(io.err, "{note}");
+    }
     let mut ctx = Ctx {
         db_access: db_access(&db.command),
         config,
+        scripts,
         force: false,
         lease_holder: crate::backend::lease::new_holder_id(),
         format: db.global.format,
@@ -125,6 +132,8 @@ pub(crate) struct Ctx<'a, 'io> {
     /// What this command does with the database (see [`db_access`]).
     db_access: (crate::backend::sqlite::Access, &'static str),
     pub(crate) config: Config,
+    /// The migrations folder of `config.script_location`.
+    scripts: ScriptDir,
     /// `upgrade --force`.
     force: bool,
     /// This run's id as a lease holder (`lock = "table"`).
@@ -157,7 +166,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     }
 
     pub(crate) fn scripts(&self) -> ScriptDir {
-        ScriptDir::new(&self.config.script_location)
+        self.scripts.clone()
     }
 
     pub(crate) fn graph(&self) -> Result<RevisionGraph, Error> {
@@ -657,14 +666,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     fn edit(&mut self, rev: &str) -> Result<(), Error> {
         let g = self.graph()?;
         let (revs, _) = self.resolve_show(&g, rev)?;
-        let editor = (self.env)("VISUAL")
-            .or_else(|| (self.env)("EDITOR"))
-            .filter(|e| !e.trim().is_empty())
-            .ok_or_else(|| {
-                Error::Editor(
-                    "set $EDITOR (or $VISUAL) to the editor to open revision files with".into(),
-                )
-            })?;
+        let editor = habits::editor(self.env)?;
         for i in revs {
             let path = g.node(i).rev.path.clone();
             let status = std::process::Command::new("sh")

@@ -1,6 +1,8 @@
 //! One resolved `Config` from `dapp-migrate.toml`, the environment and command-line flags.
 //!
-//! Precedence: flag > environment > file > default. The file is found in the working directory
+//! Precedence: flag > environment > file > default (the database URL: `--database-url` >
+//! `DATABASE_URL` > `SQLALCHEMY_DATABASE_URI` > `database_url`). Environment variables are read
+//! here, not by clap, so a message names the variable a value came from. The file is found in the working directory
 //! or a parent (or named by `--config` / `DAPP_MIGRATE_CONFIG`); a relative `script_location`
 //! is relative to the file's directory. `${VAR}` (and `${VAR:-default}`) in a string value is
 //! read from the environment; `$$` is a literal `$`. Only `load` touches the file system; the
@@ -16,6 +18,8 @@ use crate::database_url::{DatabaseUrl, UrlError};
 pub const FILE_NAME: &str = "dapp-migrate.toml";
 pub const ENV_CONFIG: &str = "DAPP_MIGRATE_CONFIG";
 pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
+/// Flask-SQLAlchemy's setting, read when `DATABASE_URL` is unset.
+pub const ENV_SQLALCHEMY_URI: &str = "SQLALCHEMY_DATABASE_URI";
 pub const ENV_SCRIPT_LOCATION: &str = "DAPP_SCRIPT_LOCATION";
 pub const ENV_VERSION_TABLE: &str = "DAPP_VERSION_TABLE";
 pub const ENV_VERSION_TABLE_SCHEMA: &str = "DAPP_VERSION_TABLE_SCHEMA";
@@ -124,8 +128,10 @@ pub enum ConfigError {
         var: String,
         path: PathBuf,
     },
-    #[error("no database URL: pass --database-url, set DATABASE_URL, or set database_url in {FILE_NAME}")]
+    #[error("no database URL: pass --database-url, set DATABASE_URL (or SQLALCHEMY_DATABASE_URI), or set database_url in {FILE_NAME}")]
     NoDatabaseUrl,
+    #[error("database URL from {origin} is `${var}`, which is not expanded: write \"${{{var}}}\" to read the environment variable {var}")]
+    UnbracedVariable { origin: Source, var: String },
     #[error("database URL from {origin}: {error}")]
     Url { origin: Source, error: UrlError },
 }
@@ -281,10 +287,7 @@ impl Config {
             UrlSetting::Unset => Err(ConfigError::NoDatabaseUrl),
             UrlSetting::Undefined(e) => Err(e.clone()),
             UrlSetting::Given { value, source } => {
-                let url = DatabaseUrl::parse(value).map_err(|error| ConfigError::Url {
-                    origin: source.clone(),
-                    error,
-                })?;
+                let url = parse_url(value, source)?;
                 // A relative SQLite path written in the config file is relative to its folder.
                 Ok(match source {
                     Source::File(_) => url.with_sqlite_base(&self.root),
@@ -293,6 +296,27 @@ impl Config {
             }
         }
     }
+}
+
+/// Parses a database URL, blaming `source` for what is wrong with it.
+fn parse_url(value: &str, source: &Source) -> Result<DatabaseUrl, ConfigError> {
+    DatabaseUrl::parse(value).map_err(|error| {
+        // `$DATABASE_URL` in the file: a shell habit that TOML does not expand.
+        let var = value
+            .trim()
+            .strip_prefix('$')
+            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        match var {
+            Some(var) => ConfigError::UnbracedVariable {
+                origin: source.clone(),
+                var: var.to_owned(),
+            },
+            None => ConfigError::Url {
+                origin: source.clone(),
+                error,
+            },
+        }
+    })
 }
 
 /// Resolves settings from the file text (if any), the environment and the flags. Pure.
@@ -397,6 +421,14 @@ pub fn resolve(
                 value: RawValue::Str(v),
                 source: Source::Env(var.to_owned()),
             });
+        }
+        if key == "database_url" {
+            if let Some(v) = env(ENV_SQLALCHEMY_URI).filter(|v| !v.is_empty()) {
+                return Some(Raw {
+                    value: RawValue::Str(v),
+                    source: Source::Env(ENV_SQLALCHEMY_URI.into()),
+                });
+            }
         }
         if key == "environment" {
             if let Some(v) = env("FLASK_ENV").filter(|v| !v.is_empty()) {
@@ -597,10 +629,7 @@ pub fn resolve(
         None => (Vec::new(), Source::Default),
     };
     for u in &databases {
-        DatabaseUrl::parse(u).map_err(|error| ConfigError::Url {
-            origin: databases_source.clone(),
-            error,
-        })?;
+        parse_url(u, &databases_source)?;
     }
     let pattern = match pick("tenant_schemas", None) {
         Some(raw) => Some(string("tenant_schemas", raw)?).filter(|s| !s.is_empty()),
@@ -691,13 +720,25 @@ fn boolean(key: &str, raw: Raw) -> Result<bool, ConfigError> {
     }
 }
 
-/// `true/false/1/0/yes/no/on/off`, any case.
+/// `true/false/1/0/yes/no/on/off`, any case, also inside one pair of quotes.
 pub fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
+    match unquote(s).to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `s` trimmed and without one pair of surrounding quotes: some env-file loaders keep them
+/// (`AUTO_MIGRATE="true"` arrives as `"true"`).
+pub fn unquote(s: &str) -> &str {
+    let t = s.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = t.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner.trim();
+        }
+    }
+    t
 }
 
 /// `"30s"`, `"500ms"`, `"2m"`, `"1h"`, or a whole number of seconds; `"0"` means none.
@@ -935,6 +976,56 @@ mod tests {
     }
 
     #[test]
+    fn database_url_precedence_flag_env_sqlalchemy_file() {
+        let text = "database_url = \"postgres://h/file\"\n";
+        let both = [
+            ("DATABASE_URL", "postgres://h/env"),
+            ("SQLALCHEMY_DATABASE_URI", "postgresql+psycopg2://h/flask"),
+        ];
+        let name = |o: &Overrides, env: &[(&str, &str)]| {
+            res(text, o, env)
+                .unwrap()
+                .database_url()
+                .unwrap()
+                .database_name()
+        };
+        let flag = Overrides {
+            database_url: Some("postgres://h/flag".into()),
+            ..Default::default()
+        };
+        assert_eq!(name(&flag, &both), "flag");
+        assert_eq!(name(&Overrides::default(), &both), "env");
+        assert_eq!(name(&Overrides::default(), &both[1..]), "flask");
+        assert_eq!(name(&Overrides::default(), &[]), "file");
+        let e = res(
+            "",
+            &Overrides::default(),
+            &[("SQLALCHEMY_DATABASE_URI", "mysql://h/x")],
+        )
+        .unwrap()
+        .database_url()
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("environment variable SQLALCHEMY_DATABASE_URI"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unbraced_variable_in_database_url_hints_at_braces() {
+        let e = res(
+            "database_url = \"$DATABASE_URL\"",
+            &Overrides::default(),
+            &[],
+        )
+        .unwrap()
+        .database_url()
+        .unwrap_err();
+        assert!(e.to_string().contains("\"${DATABASE_URL}\""), "{e}");
+    }
+
+    #[test]
     fn unknown_key_is_named_with_a_suggestion() {
         let e = res("\nversion_tabel = \"x\"\n", &Overrides::default(), &[]).unwrap_err();
         assert_eq!(
@@ -975,6 +1066,25 @@ mod tests {
         assert!(e.to_string().contains("not a array"), "{e}");
         let e = res("version_table = 3", &Overrides::default(), &[]).unwrap_err();
         assert!(e.to_string().contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn booleans_may_keep_the_quotes_of_an_env_file() {
+        for (s, b) in [
+            ("\"true\"", Some(true)),
+            ("'No'", Some(false)),
+            (" \"1\" ", Some(true)),
+        ] {
+            assert_eq!(parse_bool(s), b, "{s}");
+        }
+        assert_eq!(parse_bool("\"true'"), None);
+        let c = res(
+            "",
+            &Overrides::default(),
+            &[("DAPP_TRANSACTION_PER_MIGRATION", "\"yes\"")],
+        )
+        .unwrap();
+        assert!(c.transaction_per_migration);
     }
 
     #[test]

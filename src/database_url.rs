@@ -1,7 +1,9 @@
 //! Database URLs: the forms Flask configs carry, and their display without the password.
 //!
 //! Pure. Accepts `postgres://`, `postgresql://` and SQLAlchemy's `postgresql+DRIVER://`, and
-//! SQLAlchemy's `sqlite:///path` forms (parsed only; SQLite support comes later). The password
+//! SQLAlchemy's `sqlite:///path` forms. A `postgres://` URL is checked as the driver will read
+//! it (port, parameters, `sslmode`, where the password ends) before any connection, and shown
+//! the way the driver reads it. The password
 //! never leaves this module except through [`DatabaseUrl::postgres_url`], which is handed to the
 //! driver and never printed.
 
@@ -16,7 +18,51 @@ pub enum UrlError {
     NoScheme,
     #[error("unsupported database URL scheme `{scheme}`: use postgres://, postgresql://, postgresql+psycopg2:// or sqlite:///path")]
     UnsupportedScheme { scheme: String },
+    #[error("the database URL has {}: the driver ends the user name and password at the first `@`, so it would be misread. Only the `@` before the host may be written as is: percent-encode any other `@` as %40 (and a `?` in the password as %3F): a password p@ss is written p%40ss", if *ats > 1 { format!("{ats} `@`") } else { "an `@` after a `?`".to_owned() })]
+    UnencodedAt { ats: usize },
+    #[error("port `{port}` in the database URL is not a number from 1 to 65535")]
+    BadPort { port: String },
+    #[error("unknown parameter `{name}` in the database URL{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| format!("; the parameters are {}", PARAMETERS.join(", "))))]
+    UnknownParameter {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("{name}={value} in the database URL is not one of {allowed}")]
+    BadParameter {
+        name: String,
+        value: String,
+        allowed: &'static str,
+    },
+    #[error("invalid database URL: {reason}")]
+    Invalid { reason: String },
 }
+
+/// The query parameters a `postgres://` URL may carry: the driver's, plus `sslrootcert`
+/// (read by dapp's TLS setup).
+pub const PARAMETERS: [&str; 20] = [
+    "application_name",
+    "channel_binding",
+    "connect_timeout",
+    "dbname",
+    "host",
+    "hostaddr",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "load_balance_hosts",
+    "options",
+    "password",
+    "port",
+    "sslmode",
+    "sslnegotiation",
+    "sslrootcert",
+    "target_session_attrs",
+    "tcp_user_timeout",
+    "user",
+];
+
+const SSLMODES: &str = "disable, allow, prefer, require, verify-ca, verify-full";
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +97,15 @@ impl DatabaseUrl {
         let base = scheme.split('+').next().unwrap_or("");
         let rest = idx + 3;
         match base {
-            "postgres" | "postgresql" => Ok(DatabaseUrl {
-                kind: Kind::Postgres,
-                raw: s.to_owned(),
-                rest,
-                path: None,
-            }),
+            "postgres" | "postgresql" => {
+                check_postgres(&s[rest..])?;
+                Ok(DatabaseUrl {
+                    kind: Kind::Postgres,
+                    raw: s.to_owned(),
+                    rest,
+                    path: None,
+                })
+            }
             "sqlite" => {
                 // sqlite:///relative.db, sqlite:////abs.db, and sqlite://path; `sqlite://`,
                 // `sqlite:///` and `sqlite:///:memory:` are an in-memory database.
@@ -107,9 +156,25 @@ impl DatabaseUrl {
         format!("postgres://{}", &self.raw[self.rest..])
     }
 
-    /// The URL as given, with the password replaced by `***`.
+    /// The URL as given, with the password replaced by `***`. For PostgreSQL the user name and
+    /// password end at the first `@`, as the driver reads them, so the host shown is the host
+    /// connected to.
     pub fn redacted(&self) -> String {
-        redact(&self.raw)
+        let rest = &self.raw[self.rest..];
+        match (self.kind, rest.find('@')) {
+            (Kind::Postgres, Some(a)) => {
+                let shown = match rest[..a].split_once(':') {
+                    Some((user, _)) => format!("{user}:***"),
+                    None => rest[..a].to_owned(),
+                };
+                format!(
+                    "{}{shown}{}",
+                    &self.raw[..self.rest],
+                    redact_params(&rest[a..])
+                )
+            }
+            _ => redact(&self.raw),
+        }
     }
 
     /// The database's name (the path of the URL), or the whole redacted URL when it has none.
@@ -124,6 +189,101 @@ impl DatabaseUrl {
             name.to_owned()
         }
     }
+}
+
+/// Checks the part of a `postgres://` URL after the scheme, as the driver will read it, so a
+/// mistake is named before any connection is tried (and the URL shown is the one connected to).
+fn check_postgres(rest: &str) -> Result<(), UrlError> {
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    // The driver ends the user name and password at the first `@` anywhere in the URL, and so
+    // does `redacted`; a second `@`, or one in the parameters, was surely meant otherwise.
+    let ats = rest.matches('@').count();
+    let misplaced = rest.find('@').is_some_and(|a| rest[..a].contains('?'));
+    if ats > 1 || misplaced {
+        return Err(UrlError::UnencodedAt { ats });
+    }
+    let hostport = match before_query.split_once('@') {
+        Some((_, h)) => h,
+        None => before_query,
+    };
+    let hostport = hostport.split('/').next().unwrap_or("");
+    for chunk in hostport.split(',').filter(|c| !c.is_empty()) {
+        let port = match chunk.strip_prefix('[') {
+            Some(v6) => v6.split_once("]:").map(|(_, p)| p),
+            None => chunk.split_once(':').map(|(_, p)| p),
+        };
+        if let Some(port) = port.filter(|p| !p.is_empty()) {
+            if !port.parse::<u16>().is_ok_and(|n| n > 0) {
+                return Err(UrlError::BadPort {
+                    port: port.to_owned(),
+                });
+            }
+        }
+    }
+    let mut driver_query = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if !PARAMETERS.contains(&name) {
+            return Err(UrlError::UnknownParameter {
+                name: name.to_owned(),
+                suggestion: PARAMETERS
+                    .iter()
+                    .map(|p| (strsim_distance(name, p), *p))
+                    .filter(|(d, _)| *d <= 2)
+                    .min()
+                    .map(|(_, p)| p.to_owned()),
+            });
+        }
+        match name {
+            "sslmode" => {
+                if !SSLMODES.split(", ").any(|m| m == value) {
+                    return Err(UrlError::BadParameter {
+                        name: name.to_owned(),
+                        value: value.to_owned(),
+                        allowed: SSLMODES,
+                    });
+                }
+            }
+            // Read by dapp's TLS setup, not by the driver.
+            "sslrootcert" => {}
+            _ => driver_query.push(pair),
+        }
+    }
+    // Whatever else the driver refuses (`connect_timeout=soon`, …), it refuses now.
+    let mut driver_url = format!("postgres://{before_query}");
+    if !driver_query.is_empty() {
+        driver_url.push('?');
+        driver_url.push_str(&driver_query.join("&"));
+    }
+    driver_url
+        .parse::<tokio_postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| {
+            let detail = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            UrlError::Invalid {
+                reason: redact(&format!("{e}{detail}")),
+            }
+        })
+}
+
+/// Levenshtein distance, for "did you mean".
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -288,6 +448,62 @@ mod tests {
             .unwrap()
             .with_sqlite_base(std::path::Path::new("/p"));
         assert_eq!(abs.sqlite_path(), Some("/v/a.db"));
+    }
+
+    #[test]
+    fn refuses_what_the_driver_would_misread_naming_the_part() {
+        let e = DatabaseUrl::parse("postgresql://u:p@ss@127.0.0.1/db").unwrap_err();
+        assert_eq!(e, UrlError::UnencodedAt { ats: 2 });
+        assert!(!e.to_string().contains("p@ss@"), "{e}");
+        assert!(DatabaseUrl::parse("postgresql://u:p%40ss@127.0.0.1/db").is_ok());
+        // A `/` in the password is read by the driver as meant, and shown the same way.
+        let u = DatabaseUrl::parse("postgres://u:pa/ss@h/db").unwrap();
+        assert_eq!(u.redacted(), "postgres://u:***@h/db");
+        let cfg: tokio_postgres::Config = u.postgres_url().parse().unwrap();
+        assert_eq!(cfg.get_password(), Some(&b"pa/ss"[..]));
+        for misread in [
+            "postgres://h/db?application_name=a@b",
+            "postgres://u@h/db?application_name=a@b",
+        ] {
+            assert!(
+                matches!(
+                    DatabaseUrl::parse(misread),
+                    Err(UrlError::UnencodedAt { .. })
+                ),
+                "{misread}"
+            );
+        }
+        for (port, ok) in [
+            ("99999", false),
+            ("abc", false),
+            ("0", false),
+            ("5433", true),
+        ] {
+            let r = DatabaseUrl::parse(&format!("postgres://u@h:{port}/db"));
+            assert_eq!(r.is_ok(), ok, "{port}: {r:?}");
+        }
+        assert!(DatabaseUrl::parse("postgres://u@h1:5432,[::1]:6432/db").is_ok());
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@[::1]:x/db"),
+            Err(UrlError::BadPort { .. })
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db?sslmode=bogus"),
+            Err(UrlError::BadParameter { .. })
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db?aplication_name=x").unwrap_err(),
+            UrlError::UnknownParameter {
+                name: "aplication_name".into(),
+                suggestion: Some("application_name".into())
+            }
+        );
+        assert!(DatabaseUrl::parse(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Fca.pem&application_name=a"
+        )
+        .is_ok());
+        let e = DatabaseUrl::parse("postgres://u@h/db?keepalives_idle=x").unwrap_err();
+        assert!(e.to_string().contains("keepalives_idle"), "{e}");
     }
 
     #[test]

@@ -42,14 +42,14 @@ pub fn main_with(
     env: &dyn Fn(&str) -> Option<String>,
     cwd: std::path::PathBuf,
 ) -> i32 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();
             let _ = if code == 0 {
                 write!(out, "{e}")
             } else {
-                write!(err, "{e}")
+                write!(err, "{e}{}", env_note(&e, &args, env).unwrap_or_default())
             };
             return code;
         }
@@ -79,4 +79,42 @@ pub fn main_with(
             code
         }
     }
+}
+
+/// clap names the flag even when the bad value came from the flag's environment variable
+/// (`DAPP_FORMAT=xml` reads "invalid value 'xml' for '--format'"): say where it came from.
+fn env_note(
+    e: &clap::Error,
+    args: &[std::ffi::OsString],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::InvalidValue {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let flag = format!("--{long}");
+    let given = args.iter().filter_map(|a| a.to_str()).any(|a| {
+        a == flag
+            || a.strip_prefix(flag.as_str())
+                .is_some_and(|r| r.starts_with('='))
+    });
+    if given {
+        return None;
+    }
+    fn var_of(cmd: &clap::Command, long: &str) -> Option<String> {
+        cmd.get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .and_then(|a| a.get_env())
+            .map(|v| v.to_string_lossy().into_owned())
+            .or_else(|| cmd.get_subcommands().find_map(|c| var_of(c, long)))
+    }
+    let var = var_of(&<cli::Cli as clap::CommandFactory>::command(), long)?;
+    env(&var)?;
+    Some(format!(
+        "note: the value came from the environment variable {var}, not from {flag}; fix or unset {var}\n"
+    ))
 }

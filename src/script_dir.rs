@@ -7,6 +7,7 @@
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::graph::{GraphError, RevisionGraph};
 use crate::revision::{self, NewRevision, Revision, RevisionError};
@@ -44,6 +45,17 @@ pub enum ScriptError {
     Graph(#[from] GraphError),
 }
 
+/// A file in `versions/` that looks meant as a revision but is not read as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stray {
+    /// An Alembic revision, `*.py`.
+    Python(String),
+    /// `*.SQL`, `*.Sql`: only `*.sql` is read.
+    WrongCase(String),
+    /// `*.sql` that is a symbolic link to nothing.
+    DanglingLink(String),
+}
+
 /// The largest revision file read (16 MiB): bigger ones are refused, not parsed.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
@@ -51,12 +63,24 @@ pub const MAX_FILE_BYTES: usize = 16 << 20;
 #[derive(Debug, Clone)]
 pub struct ScriptDir {
     pub location: PathBuf,
+    /// The listing of `versions/` made by [`ScriptDir::strays`], kept for the next load so that
+    /// looking for strays costs no second pass over a big folder. Taken once: a later load lists
+    /// again and sees files written since.
+    listed: Arc<Mutex<Option<Listing>>>,
+}
+
+/// One pass over `versions/`: the revision files, sorted, and the strays.
+#[derive(Debug, Default)]
+struct Listing {
+    files: Vec<PathBuf>,
+    strays: Vec<Stray>,
 }
 
 impl ScriptDir {
     pub fn new(location: impl Into<PathBuf>) -> Self {
         ScriptDir {
             location: location.into(),
+            listed: Arc::default(),
         }
     }
 
@@ -72,6 +96,17 @@ impl ScriptDir {
 
     /// Reads and parses every revision file, in sorted file-name order (no graph checks).
     pub fn load_revisions(&self) -> Result<Vec<Revision>, ScriptError> {
+        let kept = self.listed.lock().ok().and_then(|mut l| l.take());
+        let listing = match kept {
+            Some(l) => l,
+            None => self.list()?,
+        };
+        read_all(&listing.files)
+    }
+
+    /// Lists `versions/` once: the `*.sql` files to read, and the files that look meant as
+    /// revisions but are not read.
+    fn list(&self) -> Result<Listing, ScriptError> {
         let versions = self.versions();
         if !self.location.is_dir() {
             return Err(ScriptError::Missing {
@@ -91,6 +126,7 @@ impl ScriptDir {
             }
         };
         let mut named: Vec<(std::ffi::OsString, PathBuf)> = Vec::new();
+        let mut strays = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|source| ScriptError::Read {
                 path: versions.clone(),
@@ -98,12 +134,27 @@ impl ScriptDir {
             })?;
             let name = entry.file_name();
             let text = name.to_string_lossy();
-            if text.starts_with('.') || !text.ends_with(".sql") {
+            if text.starts_with('.') {
+                continue;
+            }
+            if !text.ends_with(".sql") {
+                let lower = text.to_ascii_lowercase();
+                if lower.ends_with(".sql") {
+                    strays.push(Stray::WrongCase(text.into_owned()));
+                } else if lower.ends_with(".py") && text != "__init__.py" {
+                    strays.push(Stray::Python(text.into_owned()));
+                }
                 continue;
             }
             // A directory named *.sql is skipped; a symlink to a file is followed.
             let is_file = match entry.file_type() {
-                Ok(t) if t.is_symlink() => entry.path().is_file(),
+                Ok(t) if t.is_symlink() => {
+                    let target = fs::metadata(entry.path());
+                    if target.is_err() {
+                        strays.push(Stray::DanglingLink(text.into_owned()));
+                    }
+                    target.is_ok_and(|m| m.is_file())
+                }
                 Ok(t) => t.is_file(),
                 Err(_) => false,
             };
@@ -113,8 +164,75 @@ impl ScriptDir {
         }
         // Alembic loads files in sorted name order; the order of steps depends on it.
         named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let files: Vec<PathBuf> = named.into_iter().map(|(_, p)| p).collect();
-        read_all(&files)
+        strays.sort_by(|a, b| stray_name(a).cmp(stray_name(b)));
+        Ok(Listing {
+            files: named.into_iter().map(|(_, p)| p).collect(),
+            strays,
+        })
+    }
+
+    /// Files in `versions/` that look meant as revisions but are not read, in name order. A
+    /// folder that cannot be listed has none (loading it reports why). The listing is kept for
+    /// the next load.
+    pub fn strays(&self) -> Vec<Stray> {
+        let Ok(listing) = self.list() else {
+            return Vec::new();
+        };
+        let strays = listing.strays.clone();
+        if let Ok(mut kept) = self.listed.lock() {
+            *kept = Some(listing);
+        }
+        strays
+    }
+
+    /// One warning line per kind of stray file, naming them.
+    pub fn stray_warnings(&self) -> Vec<String> {
+        let strays = self.strays();
+        let versions = self.versions();
+        let line = |what: &str, names: Vec<&str>, todo: &str| -> Option<String> {
+            if names.is_empty() {
+                return None;
+            }
+            let mut shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+            if names.len() > 5 {
+                shown.push_str(&format!(" and {} more", names.len() - 5));
+            }
+            Some(format!(
+                "warning: {} in {} not read: {shown}; {todo}",
+                what,
+                versions.display()
+            ))
+        };
+        let pick = |f: fn(&Stray) -> Option<&str>| strays.iter().filter_map(f).collect::<Vec<_>>();
+        [
+            line(
+                "Python (Alembic) revision files",
+                pick(|s| match s {
+                    Stray::Python(n) => Some(n),
+                    _ => None,
+                }),
+                "dapp reads only .sql revisions: convert them with `dapp db import-alembic`, or move them out of versions/",
+            ),
+            line(
+                "files with an upper-case extension",
+                pick(|s| match s {
+                    Stray::WrongCase(n) => Some(n),
+                    _ => None,
+                }),
+                "revision files must end in lower-case .sql: rename them",
+            ),
+            line(
+                "symbolic links to nothing",
+                pick(|s| match s {
+                    Stray::DanglingLink(n) => Some(n),
+                    _ => None,
+                }),
+                "restore what they point to, or remove them",
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// The project's template, or the built-in one.
@@ -217,6 +335,12 @@ impl ScriptDir {
     }
 }
 
+fn stray_name(s: &Stray) -> &str {
+    match s {
+        Stray::Python(n) | Stray::WrongCase(n) | Stray::DanglingLink(n) => n,
+    }
+}
+
 /// Reads and parses files; on two cores, two threads halve the wall time for big folders.
 fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
     // One buffer per thread, reused for every file: no size probe (`statx`) and no fresh
@@ -286,4 +410,38 @@ fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(id: &str) -> String {
+        format!("-- {id}\n--\n-- Revision ID: {id}\n-- Revises:\n\n-- migrate:upgrade\nSELECT 1;\n")
+    }
+
+    #[test]
+    fn strays_are_found_in_the_pass_that_loads_and_later_loads_list_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sd = ScriptDir::new(dir.path());
+        fs::create_dir_all(sd.versions()).unwrap();
+        fs::write(sd.versions().join("a1_x.sql"), rev("a1")).unwrap();
+        fs::write(sd.versions().join("b2_y.py"), "revision = 'b2'\n").unwrap();
+        fs::write(sd.versions().join("c3_z.Sql"), rev("c3")).unwrap();
+        fs::write(sd.versions().join("__init__.py"), "").unwrap();
+        assert_eq!(
+            sd.strays(),
+            [
+                Stray::Python("b2_y.py".into()),
+                Stray::WrongCase("c3_z.Sql".into())
+            ]
+        );
+        assert_eq!(sd.load_revisions().unwrap().len(), 1);
+        // The kept listing served one load; the next one sees a file written since.
+        fs::write(sd.versions().join("d4_w.sql"), rev("d4")).unwrap();
+        assert_eq!(sd.clone().load_revisions().unwrap().len(), 2);
+        let warnings = sd.stray_warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("b2_y.py") && warnings[0].contains("import-alembic"));
+    }
 }

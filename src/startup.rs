@@ -61,8 +61,8 @@ pub fn policy(
 ) -> Result<Policy, PolicyError> {
     let mode = match env(ENV_AUTO_MIGRATE) {
         None => Mode::Migrate,
-        Some(v) if v.trim().eq_ignore_ascii_case("verify") => Mode::VerifyOnly,
-        Some(v) => match crate::config::parse_bool(v.trim()) {
+        Some(v) if crate::config::unquote(&v).eq_ignore_ascii_case("verify") => Mode::VerifyOnly,
+        Some(v) => match crate::config::parse_bool(&v) {
             Some(true) => Mode::Migrate,
             Some(false) => Mode::Disabled,
             None => {
@@ -76,7 +76,7 @@ pub fn policy(
     };
     let fail_on_error = match env(ENV_FAIL_ON_ERROR) {
         None => false,
-        Some(v) => crate::config::parse_bool(v.trim()).ok_or(PolicyError {
+        Some(v) => crate::config::parse_bool(&v).ok_or(PolicyError {
             name: ENV_FAIL_ON_ERROR,
             value: v,
             allowed: "true/false/1/0/yes/no",

@@ -133,3 +133,65 @@ fn generated_cases_too_big_to_keep() {
         .stderr_has("b1_\"quoted\" name.sql");
     assert_untouched(&db, "odd file names");
 }
+
+/// `dapp db current` with `DATABASE_URL` set to `url` (no flag, no config file).
+fn current_with_env_url(url: &str) -> Run {
+    let p = crate::support::Project::new();
+    let mut c = p.cmd(&["db", "current"]);
+    c.env("DATABASE_URL", url);
+    Run::from(c.output().expect("run dapp"))
+}
+
+#[test]
+fn bad_url_parameters_are_refused_naming_the_parameter_before_connecting() {
+    let server = crate::support::server_url();
+    let with = |q: &str| format!("{server}?{q}");
+    let r = current_with_env_url(&with("sslmode=bogus"));
+    r.code(2).stderr_has("sslmode=bogus");
+    r.stderr_has("environment variable DATABASE_URL");
+    assert!(!r.stderr.contains("cannot connect"), "{}", r.stderr);
+    current_with_env_url(&with("foo=bar"))
+        .code(2)
+        .stderr_has("unknown parameter `foo`");
+    current_with_env_url(&with("sslmod=require"))
+        .code(2)
+        .stderr_has("did you mean `sslmode`");
+    current_with_env_url("postgresql://postgres@127.0.0.1:99999/postgres")
+        .code(2)
+        .stderr_has("port `99999`");
+    current_with_env_url("postgresql://postgres@127.0.0.1:abc/postgres")
+        .code(2)
+        .stderr_has("port `abc`");
+    current_with_env_url(&with("connect_timeout=soon"))
+        .code(2)
+        .stderr_has("connect_timeout");
+}
+
+#[test]
+fn unencoded_at_in_the_password_is_refused_with_a_hint_to_percent_encode() {
+    let r = current_with_env_url("postgresql://u:s3cr@t@127.0.0.1/db");
+    r.code(2).stderr_has("%40");
+    assert!(!r.stderr.contains("s3cr"), "password shown: {}", r.stderr);
+    assert!(!r.stderr.contains("cannot connect"), "{}", r.stderr);
+}
+
+#[test]
+fn settings_from_the_environment_are_not_blamed_on_flags() {
+    let r = current_with_env_url("mysql://u@h/db");
+    r.code(2).stderr_has("environment variable DATABASE_URL");
+    assert!(!r.stderr.contains("--database-url"), "{}", r.stderr);
+    let p = crate::support::Project::new();
+    let mut c = p.cmd(&["db", "heads"]);
+    c.env("DAPP_MIGRATE_CONFIG", "nowhere.toml");
+    let r = Run::from(c.output().expect("run dapp"));
+    r.code(2).stderr_has("named by DAPP_MIGRATE_CONFIG");
+    assert!(!r.stderr.contains("--config"), "{}", r.stderr);
+}
+
+#[test]
+fn database_url_variable_without_braces_hints_at_braces() {
+    let p = crate::support::Project::new();
+    p.write("dapp-migrate.toml", "database_url = \"$DATABASE_URL\"\n");
+    let r = p.run_offline(&["db", "current"]);
+    r.code(2).stderr_has("${DATABASE_URL}");
+}

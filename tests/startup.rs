@@ -695,3 +695,31 @@ fn the_compose_entrypoints_work_against_a_real_server() {
         }
     }
 }
+
+#[test]
+fn quoted_policy_values_from_env_files_are_accepted() {
+    let db = TestDb::new("startup_quoted");
+    let p = project();
+    let m = marker(&p);
+    run(startup(
+        &p,
+        &db,
+        &[("AUTO_MIGRATE", "\"false\"")],
+        &["--", "touch", m.to_str().unwrap()],
+    ))
+    .ok()
+    .stdout_has("AUTO_MIGRATE=false");
+    assert!(m.exists(), "the service did not start");
+    assert!(!db.table_exists("alembic_version"));
+    run(startup(
+        &p,
+        &db,
+        &[
+            ("AUTO_MIGRATE", "'true'"),
+            ("AUTO_MIGRATE_FAIL_ON_ERROR", "\"true\""),
+        ],
+        &[],
+    ))
+    .ok();
+    assert!(db.table_exists("alembic_version"));
+}

@@ -340,6 +340,7 @@ impl Project {
         c.args(args).current_dir(self.path());
         for v in [
             "DATABASE_URL",
+            "SQLALCHEMY_DATABASE_URI",
             "DAPP_MIGRATE_CONFIG",
             "DAPP_FORMAT",
             "DAPP_ENV",

@@ -1,0 +1,85 @@
+//! Flask-Migrate and Alembic habits dapp meets on its command line: flags it parses so they are
+//! never taken for targets and answers with what they mean here, stray files in `versions/`,
+//! and the editor `edit` falls back to.
+
+use crate::cli::{DbArgs, DbCommand, LogFormat};
+use crate::error::Error;
+use crate::script_dir::ScriptDir;
+
+/// Refuses what dapp cannot honour, before anything is read or written.
+pub(super) fn refuse(db: &DbArgs) -> Result<(), Error> {
+    if let Some(x) = db.global.x_arg.first() {
+        return Err(Error::Usage(format!(
+            "-x {x}: Alembic hands -x values to env.py (context.get_x_argument()), and dapp has no env.py, so nothing would read it. \
+             Choose the database with --database-url or DATABASE_URL, a tenant schema with --version-table-schema (or every one with --all), \
+             and write data steps as SQL in the revision itself"
+        )));
+    }
+    if matches!(&db.command, DbCommand::Migrate(a) if a.autogenerate) {
+        return Err(Error::Usage(
+            "dapp does not autogenerate revisions yet: `dapp db migrate -m MESSAGE` writes an empty revision for you to fill with SQL. \
+             To start from your SQLAlchemy models, run `flask db migrate` (Alembic) and convert its revision with `dapp db import-alembic`"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Notes printed on stderr before a command runs: an ignored `--tag`, and files in `versions/`
+/// that look meant as revisions but are not read.
+pub(super) fn notes(db: &DbArgs, scripts: &ScriptDir) -> Vec<String> {
+    let mut notes = Vec::new();
+    let tag = match &db.command {
+        DbCommand::Upgrade(a) => a.tag.as_deref(),
+        DbCommand::Downgrade(a) => a.tag.as_deref(),
+        DbCommand::Stamp(a) => a.tag.as_deref(),
+        _ => None,
+    };
+    if let Some(tag) = tag {
+        notes.push(format!(
+            "note: --tag {tag} is ignored: Alembic hands it to env.py, and dapp has no env.py"
+        ));
+    }
+    let reads_versions = match &db.command {
+        DbCommand::Init | DbCommand::ImportAlembic(_) => false,
+        // Its log may be JSON lines for a collector; a plain line there would break them.
+        DbCommand::Startup(a) => a.log_format == LogFormat::Text,
+        _ => true,
+    };
+    if reads_versions {
+        notes.extend(scripts.stray_warnings());
+    }
+    notes
+}
+
+/// The editor `edit` opens, as git chooses it: `$VISUAL`, then `$EDITOR`, then `vi`.
+pub(super) fn editor(env: &dyn Fn(&str) -> Option<String>) -> Result<String, Error> {
+    env("VISUAL")
+        .or_else(|| env("EDITOR"))
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| on_path("vi", env("PATH")).then(|| "vi".to_owned()))
+        .ok_or_else(|| {
+            Error::Usage(
+                "no editor: $VISUAL and $EDITOR are unset and vi is not on PATH; set $EDITOR to the editor to open revision files with (e.g. EDITOR=nano)".into(),
+            )
+        })
+}
+
+/// Whether an executable file `name` is in one of the folders of `path`.
+fn on_path(name: &str, path: Option<String>) -> bool {
+    path.is_some_and(|p| {
+        std::env::split_paths(&p).any(|dir| {
+            let f = dir.join(name);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            }
+            #[cfg(not(unix))]
+            {
+                f.is_file()
+            }
+        })
+    })
+}
