@@ -79,6 +79,12 @@ pub struct Outcome {
     pub rolled_back: Vec<String>,
     /// Steps never started.
     pub not_run: Vec<String>,
+    /// A step outside a transaction that failed after some of its statements ran and stayed:
+    /// its log line and how far it got.
+    pub partial: Option<String>,
+    /// Steps whose fate the database decided, not dapp: a revision's SQL ended the
+    /// transaction they ran in (its COMMIT kept them, its ROLLBACK undid them).
+    pub uncertain: Vec<String>,
 }
 
 fn describe_step_failure(
@@ -99,6 +105,15 @@ fn describe_step_failure(
         "\n  applied and committed: {}",
         list(&outcome.committed)
     ));
+    if let Some(p) = &outcome.partial {
+        s.push_str(&format!("\n  partly applied (outside a transaction): {p}; the next run refuses it until `dapp db resolve` says what you did"));
+    }
+    if !outcome.uncertain.is_empty() {
+        s.push_str(&format!(
+            "\n  committed or rolled back by the revision's own SQL, not recorded in the version table: {}; check the database before running again",
+            outcome.uncertain.join(", ")
+        ));
+    }
     if !outcome.rolled_back.is_empty() {
         s.push_str(&format!(
             "\n  rolled back (not applied): {}",
@@ -593,14 +608,30 @@ impl<'g, B: Backend> Engine<'g, B> {
                 if transactional {
                     rolled.push(line.clone());
                 }
-                outcome.rolled_back = rolled;
+                if let StepFailure::Sql {
+                    ended_transaction: true,
+                    ..
+                } = &e
+                {
+                    outcome.uncertain = rolled;
+                } else {
+                    outcome.rolled_back = rolled;
+                }
                 outcome.not_run = labels[n + 1..].to_vec();
                 return Err(match e {
-                    StepFailure::Sql { location, source } => EngineError::Step {
+                    StepFailure::Sql {
+                        location,
+                        source,
+                        partial,
+                        ..
+                    } => EngineError::Step {
                         step: line.clone(),
                         location,
                         source,
-                        outcome,
+                        outcome: Outcome {
+                            partial: partial.map(|p| format!("{line}: {p}")),
+                            ..outcome
+                        },
                     },
                     StepFailure::RowCount { what, found } => EngineError::RowCount {
                         step: line.clone(),
@@ -724,8 +755,13 @@ impl<'g, B: Backend> Engine<'g, B> {
             if savepoints {
                 prefix.push_str("SAVEPOINT dapp_step;\n");
             }
+            let dialect = self.backend.dialect();
+            // Marks the transaction, to find out after the revision's SQL whether it is still
+            // the one this run opened (a COMMIT in the SQL would end it).
+            prefix.push_str(dialect.guard_open());
             let (sql_section, body) = self.step_sql(step);
             let mut tail = String::new();
+            tail.push_str(dialect.guard_check());
             // Per-migration transactions write the rows with each step; one transaction writes them at commit.
             let ops: &[RowOp] = if single { &[] } else { &step.ops };
             let mut expected = self.row_sql(ops, &mut tail);
@@ -779,11 +815,44 @@ impl<'g, B: Backend> Engine<'g, B> {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    let location =
-                        self.locate(step, sql_section, prefix.chars().count(), e.position);
+                    // Which statement failed: the engine's own before the SQL, one of the
+                    // revision's, or the check that the transaction is still open.
+                    let before = statements::split(&prefix).len();
+                    let in_body = statements::split(&body).len();
+                    let failed = e
+                        .failed_statement
+                        .and_then(|k| (k as usize).checked_sub(before));
+                    let ended = failed == Some(in_body) || e.message.contains(GUARD_MARK);
+                    if ended {
+                        let at = sql_section
+                            .and_then(|s| statements::transaction_control(&s.sql).map(|t| (s, t)))
+                            .map(|(s, t)| s.file_position(t.offset + 1).0);
+                        let location = match (step.revision(), at) {
+                            (Some(r), Some(line)) => {
+                                let r = &self.graph.node(r).rev;
+                                format!("revision {} ({}:{line})", r.id, r.path.display())
+                            }
+                            _ => self.locate(step, sql_section, 0, None, None),
+                        };
+                        return Err(StepFailure::Sql {
+                            location,
+                            source: BackendError::msg("its SQL ended the transaction dapp runs it in (a COMMIT, ROLLBACK or END at its top level); nothing was recorded for it. Remove the statement, or use `Transactional: false` for SQL that controls its own transactions"),
+                            partial: None,
+                            ended_transaction: true,
+                        });
+                    }
+                    let location = self.locate(
+                        step,
+                        sql_section,
+                        prefix.chars().count(),
+                        e.position.map(|p| p as usize),
+                        failed.filter(|&i| i < in_body),
+                    );
                     return Err(StepFailure::Sql {
                         location,
                         source: e,
+                        partial: None,
+                        ended_transaction: false,
                     });
                 }
             }
@@ -803,9 +872,25 @@ impl<'g, B: Backend> Engine<'g, B> {
         let total = statements.len();
         for (n, st) in statements.into_iter().enumerate() {
             if let Err(e) = self.backend.batch(&st.sql).await {
-                let location = self.locate(step, section, 0, e.position.map(|p| p + st.offset));
+                let location = self.locate(
+                    step,
+                    section,
+                    0,
+                    Some(
+                        e.position
+                            .map(|p| p as usize)
+                            .unwrap_or(statements::lead(&st.sql) + 1)
+                            + st.offset,
+                    ),
+                    None,
+                );
                 // Record the failure and how far it got: part of the revision may have run
                 // and stayed.
+                let stayed = match n {
+                    0 => None,
+                    1 => Some(format!("statement 1 of {total} ran and stayed")),
+                    k => Some(format!("statements 1 to {k} of {total} ran and stayed")),
+                };
                 let ran = match n {
                     0 => "none of its statements ran".to_owned(),
                     1 => "statement 1 ran and stayed".to_owned(),
@@ -831,6 +916,8 @@ impl<'g, B: Backend> Engine<'g, B> {
                 return Err(StepFailure::Sql {
                     location,
                     source: e,
+                    partial: stayed,
+                    ended_transaction: false,
                 });
             }
         }
@@ -846,6 +933,8 @@ impl<'g, B: Backend> Engine<'g, B> {
             .map_err(|source| StepFailure::Sql {
                 location: "recording the step in the version table".into(),
                 source,
+                partial: None,
+                ended_transaction: false,
             })?;
         ddl.clear();
         rows.apply(&step.ops, true);
@@ -867,13 +956,16 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
     }
 
-    /// Where an error position falls: a file line and column, or the step itself.
+    /// Where an error falls: the file line and column of its position (1-based characters
+    /// of a batch whose first `prefix_chars` precede the section's SQL), else the start of the
+    /// section's failing statement (`statement`, 0-based), else the section.
     fn locate(
         &self,
         step: &Step,
         section: Option<&SqlSection>,
         prefix_chars: usize,
         position: Option<usize>,
+        statement: Option<usize>,
     ) -> String {
         let Some(rev) = step.revision() else {
             return "stamp".into();
@@ -883,6 +975,14 @@ impl<'g, B: Backend> Engine<'g, B> {
         match (section, position) {
             (Some(s), Some(p)) if p > prefix_chars && p - prefix_chars <= s.sql.chars().count() => {
                 let (line, col) = s.file_position(p - prefix_chars);
+                format!("revision {} ({path}:{line}:{col})", r.id)
+            }
+            (Some(s), None) if statement.is_some() => {
+                let st = statement
+                    .and_then(|i| statements::split(&s.sql).into_iter().nth(i))
+                    .map(|st| st.offset + statements::lead(&st.sql) + 1)
+                    .unwrap_or(1);
+                let (line, col) = s.file_position(st);
                 format!("revision {} ({path}:{line}:{col})", r.id)
             }
             (Some(s), _) => format!("revision {} ({path}:{})", r.id, s.first_line),
@@ -1008,6 +1108,9 @@ impl<'g, B: Backend> Engine<'g, B> {
     }
 }
 
+/// Part of the error the transaction check raises (see `Dialect::guard_check`).
+const GUARD_MARK: &str = "dapp_guard";
+
 const HISTORY_COLUMNS: &str = "revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version";
 
 /// What a run carries from step to step.
@@ -1069,6 +1172,10 @@ enum StepFailure {
     Sql {
         location: String,
         source: BackendError,
+        /// Outside a transaction: how far the step got when some of it stayed.
+        partial: Option<String>,
+        /// The revision's SQL ended the transaction it ran in.
+        ended_transaction: bool,
     },
     RowCount {
         what: String,

@@ -16,3 +16,4 @@ mod migrate;
 mod sqlite;
 mod startup;
 mod tls;
+mod transactions;

@@ -138,9 +138,12 @@ pub struct BackendError {
     pub detail: Option<String>,
     pub hint: Option<String>,
     /// 1-based character position in the statement text, when the server gave one.
-    pub position: Option<usize>,
+    pub position: Option<u32>,
     /// True when the connection itself is gone.
     pub connection_lost: bool,
+    /// In a batch: how many of its statements completed before the one that failed (so the
+    /// 0-based index of the failing statement), when known.
+    pub failed_statement: Option<u32>,
 }
 
 impl BackendError {
@@ -152,6 +155,7 @@ impl BackendError {
             hint: None,
             position: None,
             connection_lost: false,
+            failed_statement: None,
         }
     }
 
@@ -308,6 +312,26 @@ impl Dialect {
                     }
                 }
             }
+        }
+    }
+
+    /// Sent before a transactional revision's SQL: marks the transaction the engine opened.
+    /// PostgreSQL: a transaction-local setting (no subtransaction, so no XID per step);
+    /// SQLite: a savepoint (cheap there).
+    pub fn guard_open(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "SET LOCAL dapp.guard TO 'open';\n",
+            Dialect::Sqlite => "SAVEPOINT dapp_guard;\n",
+        }
+    }
+
+    /// Sent right after a transactional revision's SQL: fails (naming `dapp_guard`) when that
+    /// SQL ended the transaction [`Dialect::guard_open`] marked, so that nothing after it (the
+    /// version rows, the history row) is written outside the run's transaction.
+    pub fn guard_check(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "DO $dapp$BEGIN IF current_setting('dapp.guard', true) IS DISTINCT FROM 'open' THEN RAISE EXCEPTION 'the transaction was ended by the revision''s SQL (dapp_guard)' USING ERRCODE = '25000'; END IF; END$dapp$;\n",
+            Dialect::Sqlite => "RELEASE dapp_guard;\n",
         }
     }
 

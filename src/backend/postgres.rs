@@ -239,10 +239,11 @@ pub fn convert(e: tokio_postgres::Error) -> BackendError {
             detail: db.detail().map(str::to_owned),
             hint: db.hint().map(str::to_owned),
             position: match db.position() {
-                Some(ErrorPosition::Original(p)) => Some(*p as usize),
+                Some(ErrorPosition::Original(p)) => Some(*p),
                 _ => None,
             },
             connection_lost: db.code().code() == "57P01" || db.code().code() == "57P02",
+            failed_statement: None,
         };
     }
     let mut message = e.to_string();
@@ -341,14 +342,24 @@ impl Backend for Postgres {
     }
 
     async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError> {
+        use futures::StreamExt;
         self.round_trips += 1;
-        let msgs = self.client.simple_query(sql).await.map_err(convert)?;
-        Ok(msgs
-            .into_iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::CommandComplete(n) => Some(n),
-                _ => None,
-            })
-            .collect())
+        // Streamed, so that a failure knows how many statements completed before it: a
+        // runtime error (no position) is then located at its own statement.
+        let stream = self.client.simple_query_raw(sql).await.map_err(convert)?;
+        futures::pin_mut!(stream);
+        let mut counts = Vec::new();
+        while let Some(m) = stream.next().await {
+            match m {
+                Ok(SimpleQueryMessage::CommandComplete(n)) => counts.push(n),
+                Ok(_) => {}
+                Err(e) => {
+                    let mut e = convert(e);
+                    e.failed_statement = u32::try_from(counts.len()).ok();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(counts)
     }
 }
