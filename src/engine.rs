@@ -30,7 +30,7 @@ pub enum EngineError {
     Database { doing: String, source: BackendError },
     #[error("Can't locate revision identified by '{}': the version table names {} that no file in {dir} defines; restore the file(s), or run `dapp db stamp --purge REV` to reset the table", ids.join("', '"), if ids.len() == 1 { "a revision" } else { "revisions" })]
     UnknownRevisions { ids: Vec<String>, dir: String },
-    #[error("gave up waiting for the migration lock after {waited:?}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
+    #[error("gave up waiting for the migration lock after {}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", for_people(*.waited), holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
     LockTimeout {
         waited: Duration,
         holder: Option<LockHolder>,
@@ -85,6 +85,23 @@ pub struct Outcome {
     /// Steps whose fate the database decided, not dapp: a revision's SQL ended the
     /// transaction they ran in (its COMMIT kept them, its ROLLBACK undid them).
     pub uncertain: Vec<String>,
+}
+
+/// A duration as people read it: `2s`, `2.5s`, `1m 30s`, `350ms`; not `2.00161351s`.
+pub fn for_people(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 60.0 {
+        let whole = d.as_secs();
+        match whole % 60 {
+            0 => format!("{}m", whole / 60),
+            s => format!("{}m {s}s", whole / 60),
+        }
+    } else if secs >= 1.0 {
+        let t = format!("{secs:.1}");
+        format!("{}s", t.strip_suffix(".0").unwrap_or(&t))
+    } else {
+        format!("{}ms", d.as_millis())
+    }
 }
 
 fn describe_step_failure(
@@ -1217,4 +1234,19 @@ pub fn version_table_ddl(t: &Tables) -> String {
         t.version_table(),
         quote_ident(&format!("{}_pkc", t.version))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_people;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_for_people_are_rounded() {
+        assert_eq!(for_people(Duration::from_nanos(2_001_613_510)), "2s");
+        assert_eq!(for_people(Duration::from_millis(2_460)), "2.5s");
+        assert_eq!(for_people(Duration::from_millis(350)), "350ms");
+        assert_eq!(for_people(Duration::from_secs(90)), "1m 30s");
+        assert_eq!(for_people(Duration::from_secs(120)), "2m");
+    }
 }

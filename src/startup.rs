@@ -10,6 +10,7 @@
 //! wait: before anything is applied they end the run at once (exit 143/130); during a migration
 //! they cancel the running statement on the server, so the transaction rolls back, and then end it.
 
+use crate::engine::for_people;
 use crate::interrupt::{signalled, Signal};
 use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
@@ -181,7 +182,13 @@ impl Ctx<'_, '_> {
                 self.say(
                     &log,
                     Level::Error,
-                    &format!("✗ Migration failed: {message}"),
+                    // A failed step's report already starts with "Migration failed: ".
+                    &format!(
+                        "✗ Migration failed: {}",
+                        message
+                            .strip_prefix("Migration failed: ")
+                            .unwrap_or(&message)
+                    ),
                     serde_json::json!({"exit_code": code}),
                 );
                 if policy.fail_on_error {
@@ -416,9 +423,9 @@ impl Ctx<'_, '_> {
                 if Instant::now() >= deadline {
                     return Ending::Failed {
                         message: format!(
-                            "{} target(s) did not reach the heads within {:?}: {}",
+                            "{} target(s) did not reach the heads within {}: {}",
                             behind.len(),
-                            self.config.startup_wait,
+                            for_people(self.config.startup_wait),
                             behind.join(", ")
                         ),
                         code: EXIT_FAILED,
@@ -520,7 +527,7 @@ impl Ctx<'_, '_> {
                 }
                 Err(Error::Engine(e)) if is_transient(&e) => {
                     return Err(Error::Startup {
-                        message: format!("the database did not accept connections within {:?} ({attempt} attempts): {e}; raise the wait with --wait or DAPP_STARTUP_WAIT", self.config.startup_wait),
+                        message: format!("the database did not accept connections within {} ({attempt} attempts): {e}; raise the wait with --wait or DAPP_STARTUP_WAIT", for_people(self.config.startup_wait)),
                         code: EXIT_FAILED,
                     });
                 }
@@ -712,7 +719,7 @@ impl Ctx<'_, '_> {
             let now = Instant::now();
             if now >= deadline {
                 return Ending::Failed {
-                    message: format!("the database is at {} and did not reach head {} within {:?}; is an instance with AUTO_MIGRATE=true running?", list(&have), list(&want), self.config.startup_wait),
+                    message: format!("the database is at {} and did not reach head {} within {}; is an instance with AUTO_MIGRATE=true running?", list(&have), list(&want), for_people(self.config.startup_wait)),
                     code: EXIT_FAILED,
                 };
             }

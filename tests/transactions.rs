@@ -253,3 +253,51 @@ fn signal_during_upgrade_or_downgrade_cancels_the_statement_and_frees_the_lock()
     assert_eq!(db.versions(), ["a2"]);
     assert!(db.table_exists("t_a2"));
 }
+
+#[test]
+fn lock_timeout_and_startup_failure_messages_are_rounded_and_said_once() {
+    let db = TestDb::new("tx_messages");
+    let p = Project::new();
+    p.chain(&["a1"]);
+    let mut holder = db.client();
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_lock({})", default_lock_key()))
+        .expect("hold the lock");
+    let r = p.run(&db, &["db", "--lock-wait", "1s", "upgrade"]);
+    r.code(1)
+        .stderr_has("gave up waiting for the migration lock after ");
+    let after = r
+        .stderr
+        .split("lock after ")
+        .nth(1)
+        .and_then(|s| s.split([';', ':']).next())
+        .unwrap_or_default()
+        .to_owned();
+    let decimals = after
+        .trim_end_matches('s')
+        .split('.')
+        .nth(1)
+        .map(str::len)
+        .unwrap_or(0);
+    assert!(
+        after.ends_with('s') && decimals <= 1,
+        "not rounded for people: {after:?}"
+    );
+    holder
+        .batch_execute(&format!(
+            "SELECT pg_advisory_unlock({})",
+            default_lock_key()
+        ))
+        .expect("release");
+    p.rev("a2", &["a1"], "SELECT * FROM no_such_table;", None);
+    let mut c = p.cmd(&["db", "startup"]);
+    c.env("DATABASE_URL", db.sqlalchemy_url());
+    let r = Run::from(c.output().expect("run dapp"));
+    r.code(1);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("✗ Migration failed: upgrade a1 -> a2"),
+        "{all}"
+    );
+    assert!(!all.contains("Migration failed: Migration failed"), "{all}");
+}
