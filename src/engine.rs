@@ -219,6 +219,9 @@ pub struct RunReport {
     pub fast_path: bool,
 }
 
+/// Makes a plan from the current version rows (as graph indices).
+pub type Planner<'p> = &'p dyn Fn(&[usize]) -> Result<Plan, PlanError>;
+
 /// Runs plans against one connection.
 pub struct Engine<'g, B: Backend> {
     backend: B,
@@ -300,22 +303,37 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, EngineError> {
         // Check without the lock: most start-ups have nothing to do.
-        let rows = self.rows().await?;
-        if let Some(rows) = &rows {
-            let current = self.resolve_rows(rows)?;
-            let plan = planner(&current)?;
-            if plan.is_empty() {
-                return Ok(RunReport {
-                    heads_before: rows.clone(),
-                    heads_after: rows.clone(),
-                    steps: vec![],
-                    fast_path: true,
-                });
-            }
+        if let Some(report) = self.up_to_date(planner).await? {
+            return Ok(report);
         }
-        self.lock(on).await?;
+        // While another run holds the lock, each poll looks again: once that run has brought
+        // the database to the target, there is nothing left to do and no lock to take.
+        if let Some(report) = self.lock_unless_done(on, Some(planner)).await? {
+            return Ok(report);
+        }
         let result = self.run_locked(planner, on).await;
         self.release(result).await
+    }
+
+    /// A report of nothing to do when the version table exists and the plan from its rows is
+    /// empty (one round trip, no lock).
+    async fn up_to_date(
+        &mut self,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
+    ) -> Result<Option<RunReport>, EngineError> {
+        let Some(rows) = self.rows().await? else {
+            return Ok(None);
+        };
+        let current = self.resolve_rows(&rows)?;
+        if !planner(&current)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(RunReport {
+            heads_before: rows.clone(),
+            heads_after: rows,
+            steps: vec![],
+            fast_path: true,
+        }))
     }
 
     /// Releases the lock after a locked piece of work, whatever its result; the work's error
@@ -501,10 +519,23 @@ impl<'g, B: Backend> Engine<'g, B> {
     /// never sits inside a statement (a blocked statement holds a snapshot, and a
     /// `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever).
     async fn lock(&mut self, on: &mut dyn FnMut(Event<'_>)) -> Result<(), EngineError> {
+        self.lock_unless_done(on, None).await.map(|_| ())
+    }
+
+    /// Takes the lock as [`Engine::lock`] does; with `planner`, a waiter re-reads the version
+    /// table at each poll and returns a report of nothing to do (without the lock) once the
+    /// plan from it is empty. Polls are short and jittered, so that many replicas started
+    /// together neither miss the end of the run they wait for by long nor poll in step.
+    async fn lock_unless_done(
+        &mut self,
+        on: &mut dyn FnMut(Event<'_>),
+        planner: Option<Planner<'_>>,
+    ) -> Result<Option<RunReport>, EngineError> {
         let key = self.opts.tables.lock_key();
         let started = Instant::now();
         let mut next_report = Duration::ZERO;
-        let mut delay = Duration::from_millis(50);
+        let mut delay = POLL_MIN;
+        let mut listening: Option<bool> = None;
         let db = |source| EngineError::Database {
             doing: "taking the migration lock".into(),
             source,
@@ -516,7 +547,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                         waited: started.elapsed(),
                     });
                 }
-                return Ok(());
+                return Ok(None);
             }
             let waited = started.elapsed();
             if waited >= self.opts.lock_wait {
@@ -531,9 +562,36 @@ impl<'g, B: Backend> Engine<'g, B> {
                 });
                 next_report = waited + Duration::from_secs(5);
             }
+            if let (Some(planner), None) = (planner, listening) {
+                // Told when the holder releases the lock (a dapp run sends NOTIFY with its
+                // unlock), a waiter sleeps instead of polling. Listen first, then look: a
+                // release between the two is not missed.
+                let can =
+                    self.opts.lease.is_none() && self.backend.listen(key).await.unwrap_or(false);
+                listening = Some(can);
+                if let Ok(Some(report)) = self.up_to_date(planner).await {
+                    return Ok(Some(report));
+                }
+            }
             let left = self.opts.lock_wait.saturating_sub(waited);
-            tokio::time::sleep(delay.min(left).max(Duration::from_millis(10))).await;
-            delay = (delay * 2).min(Duration::from_millis(500));
+            let pause = |d: Duration| {
+                d.mul_f64(rand::random::<f64>() + 0.5)
+                    .min(left)
+                    .max(Duration::from_millis(5))
+            };
+            if listening == Some(true) {
+                // Still polled, slowly: a holder that is not dapp, or an older dapp, says nothing.
+                self.backend.wait_notified(pause(POLL_LISTENING)).await;
+            } else {
+                tokio::time::sleep(pause(delay)).await;
+                delay = delay.mul_f64(1.5).min(POLL_MAX);
+            }
+            // Whatever goes wrong here is found again, and reported, under the lock.
+            if let Some(planner) = planner {
+                if let Ok(Some(report)) = self.up_to_date(planner).await {
+                    return Ok(Some(report));
+                }
+            }
         }
     }
 
@@ -1124,6 +1182,12 @@ impl<'g, B: Backend> Engine<'g, B> {
         ));
     }
 }
+
+/// The first pause between polls for the lock, and the longest (each jittered by ±50%).
+const POLL_MIN: Duration = Duration::from_millis(10);
+const POLL_MAX: Duration = Duration::from_millis(100);
+/// The pause between polls of a waiter that is told when the lock is released.
+const POLL_LISTENING: Duration = Duration::from_millis(250);
 
 /// Part of the error the transaction check raises (see `Dialect::guard_check`).
 const GUARD_MARK: &str = "dapp_guard";

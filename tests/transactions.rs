@@ -301,3 +301,39 @@ fn lock_timeout_and_startup_failure_messages_are_rounded_and_said_once() {
     );
     assert!(!all.contains("Migration failed: Migration failed"), "{all}");
 }
+
+#[test]
+fn a_waiter_returns_up_to_date_without_the_lock_once_the_heads_are_reached() {
+    let db = TestDb::new("tx_waiter");
+    let p = Project::new();
+    p.chain(&["a1", "a2"]);
+    // Another replica holds the lock and is migrating.
+    let mut holder = db.client();
+    holder
+        .batch_execute(&format!(
+            "SET application_name = 'replica-1'; SELECT pg_advisory_lock({})",
+            default_lock_key()
+        ))
+        .expect("hold the lock");
+    let child = spawn(&p, &db, &["db", "--lock-wait", "60s", "upgrade"]);
+    wait_for(
+        &db,
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()",
+    );
+    // It finishes: the version table reaches the head, the lock is still held.
+    holder
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY); INSERT INTO alembic_version VALUES ('a2')",
+        )
+        .expect("migrate");
+    // The waiter sees the head reached and ends, with nothing to do, while the lock is held.
+    let r = Run::from(child.wait_with_output().expect("wait"));
+    r.ok();
+    assert!(r.steps().is_empty(), "{}", r.stderr);
+    assert!(!db.table_exists("t_a1"));
+    let held = db.col(&format!(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ({} & 4294967295)::oid AND granted",
+        default_lock_key()
+    ));
+    assert_eq!(held, ["1"], "the holder still holds the lock");
+}

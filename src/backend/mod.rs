@@ -59,6 +59,11 @@ impl Tables {
     }
 }
 
+/// The `LISTEN`/`NOTIFY` channel on which the release of the lock `key` is announced.
+pub fn lock_channel(key: i64) -> String {
+    format!("dapp_migrate_{:016x}", key as u64)
+}
+
 /// Quotes an SQL identifier (doubling any `"`).
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -211,8 +216,13 @@ pub trait Backend {
     async fn try_lock(&mut self, key: i64) -> Result<bool, BackendError>;
     /// Who holds the lock, if anyone.
     async fn lock_holder(&mut self, key: i64) -> Result<Option<LockHolder>, BackendError>;
-    /// Releases the lock.
+    /// Releases the lock (and tells the runs listening for it, where it can).
     async fn unlock(&mut self, key: i64) -> Result<(), BackendError>;
+    /// Asks to be told when the lock is released; `false` when this session cannot be told
+    /// (SQLite, a pooled session): the waiter then polls.
+    async fn listen(&mut self, key: i64) -> Result<bool, BackendError>;
+    /// Waits up to `timeout` for word that the lock was released; `true` when it came.
+    async fn wait_notified(&mut self, timeout: std::time::Duration) -> bool;
     /// Runs a query and returns its rows as text.
     async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError>;
     /// Runs SQL text as one simple-protocol message and returns the affected-row count of
@@ -416,6 +426,12 @@ impl Backend for AnyBackend {
     }
     async fn unlock(&mut self, key: i64) -> Result<(), BackendError> {
         delegate!(self, b => b.unlock(key).await)
+    }
+    async fn listen(&mut self, key: i64) -> Result<bool, BackendError> {
+        delegate!(self, b => b.listen(key).await)
+    }
+    async fn wait_notified(&mut self, timeout: std::time::Duration) -> bool {
+        delegate!(self, b => b.wait_notified(timeout).await)
     }
     async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
         delegate!(self, b => b.query(sql).await)

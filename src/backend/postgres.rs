@@ -17,6 +17,24 @@ pub struct Postgres {
     client: Conn,
     task: Option<tokio::task::JoinHandle<()>>,
     round_trips: u32,
+    /// Notifications (`LISTEN`) the connection task received; `None` for a pooled session.
+    notifications: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
+}
+
+/// Drives a connection, passing on each notification it receives.
+async fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    tx: tokio::sync::mpsc::UnboundedSender<()>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    // An error (if any) surfaces on the next client call as a closed connection.
+    while let Some(Ok(m)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+        if let tokio_postgres::AsyncMessage::Notification(_) = m {
+            let _ = tx.send(());
+        }
+    }
 }
 
 enum Conn {
@@ -134,28 +152,18 @@ impl Postgres {
             }
             e
         };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let task = match super::tls::client_config(&tls)? {
             None => {
                 cfg.ssl_mode(tokio_postgres::config::SslMode::Disable);
                 let (client, connection) = cfg.connect(NoTls).await.map_err(failed)?;
-                (
-                    client,
-                    tokio::spawn(async move {
-                        // The error (if any) surfaces on the next client call as a closed connection.
-                        let _ = connection.await;
-                    }),
-                )
+                (client, tokio::spawn(drive(connection, tx)))
             }
             Some(c) => {
                 cfg.ssl_mode(ssl_mode(tls.mode));
                 let connector = tokio_postgres_rustls::MakeRustlsConnect::new(c);
                 let (client, connection) = cfg.connect(connector).await.map_err(failed)?;
-                (
-                    client,
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    }),
-                )
+                (client, tokio::spawn(drive(connection, tx)))
             }
         };
         let (client, task) = task;
@@ -163,6 +171,7 @@ impl Postgres {
             client: Conn::Owned(client),
             task: Some(task),
             round_trips: 0,
+            notifications: Some(rx),
         })
     }
 
@@ -184,6 +193,7 @@ impl Postgres {
             client: Conn::Pooled(obj),
             task: None,
             round_trips: 0,
+            notifications: None,
         })
     }
 
@@ -332,9 +342,32 @@ impl Backend for Postgres {
     }
 
     async fn unlock(&mut self, key: i64) -> Result<(), BackendError> {
-        self.rows(&format!("SELECT pg_advisory_unlock({key})"))
-            .await
-            .map(|_| ())
+        // Wakes the runs waiting for the lock (see `listen`) in the same round trip.
+        self.rows(&format!(
+            "SELECT pg_advisory_unlock({key}); NOTIFY {}",
+            super::lock_channel(key)
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    async fn listen(&mut self, key: i64) -> Result<bool, BackendError> {
+        if self.notifications.is_none() {
+            return Ok(false);
+        }
+        self.rows(&format!("LISTEN {}", super::lock_channel(key)))
+            .await?;
+        Ok(true)
+    }
+
+    async fn wait_notified(&mut self, timeout: Duration) -> bool {
+        match &mut self.notifications {
+            Some(rx) => matches!(tokio::time::timeout(timeout, rx.recv()).await, Ok(Some(()))),
+            None => {
+                tokio::time::sleep(timeout).await;
+                false
+            }
+        }
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {

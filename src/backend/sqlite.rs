@@ -302,6 +302,15 @@ impl Backend for Sqlite {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
+
+    async fn listen(&mut self, _key: i64) -> Result<bool, BackendError> {
+        Ok(false)
+    }
+
+    async fn wait_notified(&mut self, timeout: Duration) -> bool {
+        tokio::time::sleep(timeout).await;
+        false
+    }
 }
 
 /// The length of the first complete statement of `s` (through its `;`), as SQLite decides
