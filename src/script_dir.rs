@@ -33,7 +33,7 @@ pub enum ScriptError {
     FileExists { path: PathBuf },
     #[error("{path} is over {} MB; revision files are limited to that size (is it a data dump? load data with COPY from a file instead, or split the revision)", MAX_FILE_BYTES >> 20)]
     TooBig { path: PathBuf },
-    #[error("{path}:{line}: `{statement}` at the top level of revision {revision}, which runs inside dapp's transaction: it would end that transaction part-way (and with it the rest of the run's), leaving a half-recorded run. Remove it (dapp already wraps the revision in a transaction; SAVEPOINT and ROLLBACK TO SAVEPOINT are fine), or use `Transactional: false` in the header to run the revision statement by statement with your own transaction control")]
+    #[error("{path}:{line}: `{statement}` at the top level of revision {revision}: a transactional revision runs inside dapp's transaction, and its own transaction control would end that transaction part-way (with the rest of the run's), leaving a half-recorded run. Remove it (dapp already wraps the revision in a transaction; SAVEPOINT and ROLLBACK TO SAVEPOINT are fine), or use `Transactional: false` in the header to run the revision statement by statement with your own transaction control")]
     TransactionControl {
         path: PathBuf,
         line: usize,
