@@ -584,7 +584,13 @@ impl<'g, B: Backend> Engine<'g, B> {
                 self.backend.wait_notified(pause(POLL_LISTENING)).await;
             } else {
                 tokio::time::sleep(pause(delay)).await;
-                delay = delay.mul_f64(1.5).min(POLL_MAX);
+                // A lease poll is a write (an INSERT that conflicts): slower there.
+                let max = if self.opts.lease.is_some() {
+                    POLL_MAX_LEASE
+                } else {
+                    POLL_MAX
+                };
+                delay = delay.mul_f64(1.5).min(max);
             }
             // Whatever goes wrong here is found again, and reported, under the lock.
             if let Some(planner) = planner {
@@ -1186,6 +1192,8 @@ impl<'g, B: Backend> Engine<'g, B> {
 /// The first pause between polls for the lock, and the longest (each jittered by ±50%).
 const POLL_MIN: Duration = Duration::from_millis(10);
 const POLL_MAX: Duration = Duration::from_millis(100);
+/// The longest pause between polls for a lease row (`lock = "table"`).
+const POLL_MAX_LEASE: Duration = Duration::from_millis(500);
 /// The pause between polls of a waiter that is told when the lock is released.
 const POLL_LISTENING: Duration = Duration::from_millis(250);
 
