@@ -896,15 +896,9 @@ impl<'g, B: Backend> Engine<'g, B> {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    // Which statement failed: the engine's own before the SQL, one of the
-                    // revision's, or the check that the transaction is still open.
-                    let before = statements::split(&prefix).len();
-                    let in_body = statements::split(&body).len();
-                    let failed = e
-                        .failed_statement
-                        .and_then(|k| (k as usize).checked_sub(before));
-                    let ended = failed == Some(in_body) || e.message.contains(GUARD_MARK);
-                    if ended {
+                    // The check that the transaction is still open failed: both dialects'
+                    // checks name the guard (SQLite: "no such savepoint: dapp_guard").
+                    if e.message.contains(GUARD_MARK) {
                         let at = sql_section
                             .and_then(|s| statements::transaction_control(&s.sql).map(|t| (s, t)))
                             .map(|(s, t)| s.file_position(t.offset + 1).0);
@@ -922,6 +916,13 @@ impl<'g, B: Backend> Engine<'g, B> {
                             ended_transaction: true,
                         });
                     }
+                    // Which of the revision's statements failed, counting the engine's own
+                    // before them (for an error the server gives no position for).
+                    let before = statements::split(&prefix).len();
+                    let in_body = statements::split(&body).len();
+                    let failed = e
+                        .failed_statement
+                        .and_then(|k| (k as usize).checked_sub(before));
                     let location = self.locate(
                         step,
                         sql_section,
