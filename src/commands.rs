@@ -944,15 +944,24 @@ impl<'a, 'io> Ctx<'a, 'io> {
             }
             let beat = self.heartbeat();
             let mut reporter = Reporter::new(&mut *self.io.err, format);
+            let cancel = e.backend().canceller();
+            let migrating = std::cell::Cell::new(false);
+            let sig = crate::interrupt::signalled();
+            tokio::pin!(sig);
             let report = {
-                let mut on = |ev: Event<'_>| reporter.event(ev);
-                e.run(planner, &mut on).await
+                let mut on = |ev: Event<'_>| {
+                    if let Event::Planned { .. } = ev {
+                        migrating.set(true);
+                    }
+                    reporter.event(ev)
+                };
+                crate::interrupt::watch(e.run(planner, &mut on), &cancel, &migrating, sig).await
             };
             if let Some(b) = beat {
                 b.abort();
             }
             drop(reporter);
-            let report = report?;
+            let report = report.map_err(interrupted)??;
             if debug {
                 let _ = writeln!(
                     self.io.err,
@@ -1017,7 +1026,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
             let mut e = Engine::new(db, &g, opts);
             let mut reporter = Reporter::new(&mut *self.io.err, format);
             let mut on = |ev: Event<'_>| reporter.event(ev);
-            Ok(e.resolve(rev, applied, &mut on).await?)
+            let cancel = e.backend().canceller();
+            // One short batch under the lock: a signal cancels it rather than dropping it.
+            let migrating = std::cell::Cell::new(true);
+            let sig = crate::interrupt::signalled();
+            tokio::pin!(sig);
+            let run = e.resolve(rev, applied, &mut on);
+            Ok(crate::interrupt::watch(run, &cancel, &migrating, sig)
+                .await
+                .map_err(interrupted)??)
         })?;
         self.log(&format!(
             "INFO  [dapp] Revision {} recorded as {}; version table: {}",
@@ -1177,6 +1194,14 @@ impl<'a, 'io> Ctx<'a, 'io> {
         } else {
             Ok(())
         }
+    }
+}
+
+/// A command that writes, stopped by a signal (see `interrupt`): exit 130 or 143.
+fn interrupted<T>(stopped: crate::interrupt::Interrupted<Result<T, EngineError>>) -> Error {
+    Error::Interrupted {
+        message: stopped.describe(),
+        code: stopped.signal.code,
     }
 }
 

@@ -30,7 +30,7 @@ pub enum EngineError {
     Database { doing: String, source: BackendError },
     #[error("Can't locate revision identified by '{}': the version table names {} that no file in {dir} defines; restore the file(s), or run `dapp db stamp --purge REV` to reset the table", ids.join("', '"), if ids.len() == 1 { "a revision" } else { "revisions" })]
     UnknownRevisions { ids: Vec<String>, dir: String },
-    #[error("gave up waiting for the migration lock after {waited:?}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
+    #[error("gave up waiting for the migration lock after {}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", for_people(*.waited), holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
     LockTimeout {
         waited: Duration,
         holder: Option<LockHolder>,
@@ -79,6 +79,29 @@ pub struct Outcome {
     pub rolled_back: Vec<String>,
     /// Steps never started.
     pub not_run: Vec<String>,
+    /// A step outside a transaction that failed after some of its statements ran and stayed:
+    /// its log line and how far it got.
+    pub partial: Option<String>,
+    /// Steps whose fate the database decided, not dapp: a revision's SQL ended the
+    /// transaction they ran in (its COMMIT kept them, its ROLLBACK undid them).
+    pub uncertain: Vec<String>,
+}
+
+/// A duration as people read it: `2s`, `2.5s`, `1m 30s`, `350ms`; not `2.00161351s`.
+pub fn for_people(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 60.0 {
+        let whole = d.as_secs();
+        match whole % 60 {
+            0 => format!("{}m", whole / 60),
+            s => format!("{}m {s}s", whole / 60),
+        }
+    } else if secs >= 1.0 {
+        let t = format!("{secs:.1}");
+        format!("{}s", t.strip_suffix(".0").unwrap_or(&t))
+    } else {
+        format!("{}ms", d.as_millis())
+    }
 }
 
 fn describe_step_failure(
@@ -99,6 +122,15 @@ fn describe_step_failure(
         "\n  applied and committed: {}",
         list(&outcome.committed)
     ));
+    if let Some(p) = &outcome.partial {
+        s.push_str(&format!("\n  partly applied (outside a transaction): {p}; the next run refuses it until `dapp db resolve` says what you did"));
+    }
+    if !outcome.uncertain.is_empty() {
+        s.push_str(&format!(
+            "\n  committed or rolled back by the revision's own SQL, not recorded in the version table: {}; check the database before running again",
+            outcome.uncertain.join(", ")
+        ));
+    }
     if !outcome.rolled_back.is_empty() {
         s.push_str(&format!(
             "\n  rolled back (not applied): {}",
@@ -192,6 +224,9 @@ pub struct RunReport {
     pub fast_path: bool,
 }
 
+/// Makes a plan from the current version rows (as graph indices).
+pub type Planner<'p> = &'p dyn Fn(&[usize]) -> Result<Plan, PlanError>;
+
 /// Runs plans against one connection.
 pub struct Engine<'g, B: Backend> {
     backend: B,
@@ -273,22 +308,37 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, EngineError> {
         // Check without the lock: most start-ups have nothing to do.
-        let rows = self.rows().await?;
-        if let Some(rows) = &rows {
-            let current = self.resolve_rows(rows)?;
-            let plan = planner(&current)?;
-            if plan.is_empty() {
-                return Ok(RunReport {
-                    heads_before: rows.clone(),
-                    heads_after: rows.clone(),
-                    steps: vec![],
-                    fast_path: true,
-                });
-            }
+        if let Some(report) = self.up_to_date(planner).await? {
+            return Ok(report);
         }
-        self.lock(on).await?;
+        // While another run holds the lock, each poll looks again: once that run has brought
+        // the database to the target, there is nothing left to do and no lock to take.
+        if let Some(report) = self.lock_unless_done(on, Some(planner)).await? {
+            return Ok(report);
+        }
         let result = self.run_locked(planner, on).await;
         self.release(result).await
+    }
+
+    /// A report of nothing to do when the version table exists and the plan from its rows is
+    /// empty (one round trip, no lock).
+    async fn up_to_date(
+        &mut self,
+        planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
+    ) -> Result<Option<RunReport>, EngineError> {
+        let Some(rows) = self.rows().await? else {
+            return Ok(None);
+        };
+        let current = self.resolve_rows(&rows)?;
+        if !planner(&current)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(RunReport {
+            heads_before: rows.clone(),
+            heads_after: rows,
+            steps: vec![],
+            fast_path: true,
+        }))
     }
 
     /// Releases the lock after a locked piece of work, whatever its result; the work's error
@@ -474,10 +524,23 @@ impl<'g, B: Backend> Engine<'g, B> {
     /// never sits inside a statement (a blocked statement holds a snapshot, and a
     /// `CREATE INDEX CONCURRENTLY` in the holder would wait for it forever).
     async fn lock(&mut self, on: &mut dyn FnMut(Event<'_>)) -> Result<(), EngineError> {
+        self.lock_unless_done(on, None).await.map(|_| ())
+    }
+
+    /// Takes the lock as [`Engine::lock`] does; with `planner`, a waiter re-reads the version
+    /// table at each poll and returns a report of nothing to do (without the lock) once the
+    /// plan from it is empty. Polls are short and jittered, so that many replicas started
+    /// together neither miss the end of the run they wait for by long nor poll in step.
+    async fn lock_unless_done(
+        &mut self,
+        on: &mut dyn FnMut(Event<'_>),
+        planner: Option<Planner<'_>>,
+    ) -> Result<Option<RunReport>, EngineError> {
         let key = self.opts.tables.lock_key();
         let started = Instant::now();
         let mut next_report = Duration::ZERO;
-        let mut delay = Duration::from_millis(50);
+        let mut delay = POLL_MIN;
+        let mut listening: Option<bool> = None;
         let db = |source| EngineError::Database {
             doing: "taking the migration lock".into(),
             source,
@@ -489,7 +552,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                         waited: started.elapsed(),
                     });
                 }
-                return Ok(());
+                return Ok(None);
             }
             let waited = started.elapsed();
             if waited >= self.opts.lock_wait {
@@ -504,9 +567,42 @@ impl<'g, B: Backend> Engine<'g, B> {
                 });
                 next_report = waited + Duration::from_secs(5);
             }
+            if let (Some(planner), None) = (planner, listening) {
+                // Told when the holder releases the lock (a dapp run sends NOTIFY with its
+                // unlock), a waiter sleeps instead of polling. Listen first, then look: a
+                // release between the two is not missed.
+                let can =
+                    self.opts.lease.is_none() && self.backend.listen(key).await.unwrap_or(false);
+                listening = Some(can);
+                if let Ok(Some(report)) = self.up_to_date(planner).await {
+                    return Ok(Some(report));
+                }
+            }
             let left = self.opts.lock_wait.saturating_sub(waited);
-            tokio::time::sleep(delay.min(left).max(Duration::from_millis(10))).await;
-            delay = (delay * 2).min(Duration::from_millis(500));
+            let pause = |d: Duration| {
+                d.mul_f64(rand::random::<f64>() + 0.5)
+                    .min(left)
+                    .max(Duration::from_millis(5))
+            };
+            if listening == Some(true) {
+                // Still polled, slowly: a holder that is not dapp, or an older dapp, says nothing.
+                self.backend.wait_notified(pause(POLL_LISTENING)).await;
+            } else {
+                tokio::time::sleep(pause(delay)).await;
+                // A lease poll is a write (an INSERT that conflicts): slower there.
+                let max = if self.opts.lease.is_some() {
+                    POLL_MAX_LEASE
+                } else {
+                    POLL_MAX
+                };
+                delay = delay.mul_f64(1.5).min(max);
+            }
+            // Whatever goes wrong here is found again, and reported, under the lock.
+            if let Some(planner) = planner {
+                if let Ok(Some(report)) = self.up_to_date(planner).await {
+                    return Ok(Some(report));
+                }
+            }
         }
     }
 
@@ -624,14 +720,30 @@ impl<'g, B: Backend> Engine<'g, B> {
                 if transactional {
                     rolled.push(line.clone());
                 }
-                outcome.rolled_back = rolled;
+                if let StepFailure::Sql {
+                    ended_transaction: true,
+                    ..
+                } = &e
+                {
+                    outcome.uncertain = rolled;
+                } else {
+                    outcome.rolled_back = rolled;
+                }
                 outcome.not_run = labels[n + 1..].to_vec();
                 return Err(match e {
-                    StepFailure::Sql { location, source } => EngineError::Step {
+                    StepFailure::Sql {
+                        location,
+                        source,
+                        partial,
+                        ..
+                    } => EngineError::Step {
                         step: line.clone(),
                         location,
                         source,
-                        outcome,
+                        outcome: Outcome {
+                            partial: partial.map(|p| format!("{line}: {p}")),
+                            ..outcome
+                        },
                     },
                     StepFailure::RowCount { what, found } => EngineError::RowCount {
                         step: line.clone(),
@@ -755,8 +867,13 @@ impl<'g, B: Backend> Engine<'g, B> {
             if savepoints {
                 prefix.push_str("SAVEPOINT dapp_step;\n");
             }
+            let dialect = self.backend.dialect();
+            // Marks the transaction, to find out after the revision's SQL whether it is still
+            // the one this run opened (a COMMIT in the SQL would end it).
+            prefix.push_str(dialect.guard_open());
             let (sql_section, body) = self.step_sql(step);
             let mut tail = String::new();
+            tail.push_str(dialect.guard_check());
             // Per-migration transactions write the rows with each step; one transaction writes them at commit.
             let ops: &[RowOp] = if single { &[] } else { &step.ops };
             let mut expected = self.row_sql(ops, &mut tail);
@@ -810,11 +927,45 @@ impl<'g, B: Backend> Engine<'g, B> {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    let location =
-                        self.locate(step, sql_section, prefix.chars().count(), e.position);
+                    // The check that the transaction is still open failed: both dialects'
+                    // checks name the guard (SQLite: "no such savepoint: dapp_guard").
+                    if e.message.contains(GUARD_MARK) {
+                        let at = sql_section
+                            .and_then(|s| statements::transaction_control(&s.sql).map(|t| (s, t)))
+                            .map(|(s, t)| s.file_position(t.offset + 1).0);
+                        let location = match (step.revision(), at) {
+                            (Some(r), Some(line)) => {
+                                let r = &self.graph.node(r).rev;
+                                format!("revision {} ({}:{line})", r.id, r.path.display())
+                            }
+                            _ => self.locate(step, sql_section, 0, None, None),
+                        };
+                        return Err(StepFailure::Sql {
+                            location,
+                            source: BackendError::msg("its SQL ended the transaction dapp runs it in (a COMMIT, ROLLBACK or END at its top level); nothing was recorded for it. Remove the statement, or use `Transactional: false` for SQL that controls its own transactions"),
+                            partial: None,
+                            ended_transaction: true,
+                        });
+                    }
+                    // Which of the revision's statements failed, counting the engine's own
+                    // before them (for an error the server gives no position for).
+                    let before = statements::split(&prefix).len();
+                    let in_body = statements::split(&body).len();
+                    let failed = e
+                        .failed_statement
+                        .and_then(|k| (k as usize).checked_sub(before));
+                    let location = self.locate(
+                        step,
+                        sql_section,
+                        prefix.chars().count(),
+                        e.position.map(|p| p as usize),
+                        failed.filter(|&i| i < in_body),
+                    );
                     return Err(StepFailure::Sql {
                         location,
                         source: e,
+                        partial: None,
+                        ended_transaction: false,
                     });
                 }
             }
@@ -834,9 +985,25 @@ impl<'g, B: Backend> Engine<'g, B> {
         let total = statements.len();
         for (n, st) in statements.into_iter().enumerate() {
             if let Err(e) = self.backend.batch(&st.sql).await {
-                let location = self.locate(step, section, 0, e.position.map(|p| p + st.offset));
+                let location = self.locate(
+                    step,
+                    section,
+                    0,
+                    Some(
+                        e.position
+                            .map(|p| p as usize)
+                            .unwrap_or(statements::lead(&st.sql) + 1)
+                            + st.offset,
+                    ),
+                    None,
+                );
                 // Record the failure and how far it got: part of the revision may have run
                 // and stayed.
+                let stayed = match n {
+                    0 => None,
+                    1 => Some(format!("statement 1 of {total} ran and stayed")),
+                    k => Some(format!("statements 1 to {k} of {total} ran and stayed")),
+                };
                 let ran = match n {
                     0 => "none of its statements ran".to_owned(),
                     1 => "statement 1 ran and stayed".to_owned(),
@@ -862,6 +1029,8 @@ impl<'g, B: Backend> Engine<'g, B> {
                 return Err(StepFailure::Sql {
                     location,
                     source: e,
+                    partial: stayed,
+                    ended_transaction: false,
                 });
             }
         }
@@ -877,6 +1046,8 @@ impl<'g, B: Backend> Engine<'g, B> {
             .map_err(|source| StepFailure::Sql {
                 location: "recording the step in the version table".into(),
                 source,
+                partial: None,
+                ended_transaction: false,
             })?;
         ddl.clear();
         rows.apply(&step.ops, true);
@@ -898,13 +1069,16 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
     }
 
-    /// Where an error position falls: a file line and column, or the step itself.
+    /// Where an error falls: the file line and column of its position (1-based characters
+    /// of a batch whose first `prefix_chars` precede the section's SQL), else the start of the
+    /// section's failing statement (`statement`, 0-based), else the section.
     fn locate(
         &self,
         step: &Step,
         section: Option<&SqlSection>,
         prefix_chars: usize,
         position: Option<usize>,
+        statement: Option<usize>,
     ) -> String {
         let Some(rev) = step.revision() else {
             return "stamp".into();
@@ -914,6 +1088,14 @@ impl<'g, B: Backend> Engine<'g, B> {
         match (section, position) {
             (Some(s), Some(p)) if p > prefix_chars && p - prefix_chars <= s.sql.chars().count() => {
                 let (line, col) = s.file_position(p - prefix_chars);
+                format!("revision {} ({path}:{line}:{col})", r.id)
+            }
+            (Some(s), None) if statement.is_some() => {
+                let st = statement
+                    .and_then(|i| statements::split(&s.sql).into_iter().nth(i))
+                    .map(|st| st.offset + statements::lead(&st.sql) + 1)
+                    .unwrap_or(1);
+                let (line, col) = s.file_position(st);
                 format!("revision {} ({path}:{line}:{col})", r.id)
             }
             (Some(s), _) => format!("revision {} ({path}:{})", r.id, s.first_line),
@@ -1039,6 +1221,17 @@ impl<'g, B: Backend> Engine<'g, B> {
     }
 }
 
+/// The first pause between polls for the lock, and the longest (each jittered by ±50%).
+const POLL_MIN: Duration = Duration::from_millis(10);
+const POLL_MAX: Duration = Duration::from_millis(100);
+/// The longest pause between polls for a lease row (`lock = "table"`).
+const POLL_MAX_LEASE: Duration = Duration::from_millis(500);
+/// The pause between polls of a waiter that is told when the lock is released.
+const POLL_LISTENING: Duration = Duration::from_millis(250);
+
+/// Part of the error the transaction check raises (see `Dialect::guard_check`).
+const GUARD_MARK: &str = "dapp_guard";
+
 const HISTORY_COLUMNS: &str = "revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version";
 
 /// What a run carries from step to step.
@@ -1100,6 +1293,10 @@ enum StepFailure {
     Sql {
         location: String,
         source: BackendError,
+        /// Outside a transaction: how far the step got when some of it stayed.
+        partial: Option<String>,
+        /// The revision's SQL ended the transaction it ran in.
+        ended_transaction: bool,
     },
     RowCount {
         what: String,
@@ -1141,4 +1338,19 @@ pub fn version_table_ddl(t: &Tables) -> String {
         t.version_table(),
         quote_ident(&format!("{}_pkc", t.version))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_people;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_for_people_are_rounded() {
+        assert_eq!(for_people(Duration::from_nanos(2_001_613_510)), "2s");
+        assert_eq!(for_people(Duration::from_millis(2_460)), "2.5s");
+        assert_eq!(for_people(Duration::from_millis(350)), "350ms");
+        assert_eq!(for_people(Duration::from_secs(90)), "1m 30s");
+        assert_eq!(for_people(Duration::from_secs(120)), "2m");
+    }
 }

@@ -41,6 +41,9 @@ pub enum Error {
     /// `startup` ended without starting its command; what happened is already logged.
     #[error("{message}")]
     Startup { message: String, code: i32 },
+    /// A command that writes stopped by SIGINT (130) or SIGTERM (143).
+    #[error("{message}")]
+    Interrupted { message: String, code: i32 },
 }
 
 impl From<EngineError> for Error {
@@ -61,7 +64,7 @@ impl Error {
             | Error::Usage(_) => EXIT_USAGE,
             Error::Engine(e) => e.exit_code(),
             Error::Findings(_) | Error::Output(_) | Error::Editor(_) => EXIT_FAILED,
-            Error::Startup { code, .. } => *code,
+            Error::Startup { code, .. } | Error::Interrupted { code, .. } => *code,
         }
     }
 }

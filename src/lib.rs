@@ -16,6 +16,7 @@ pub mod error;
 pub mod fleet;
 pub mod graph;
 pub mod import_alembic;
+pub mod interrupt;
 pub mod offline;
 pub mod output;
 pub mod plan;

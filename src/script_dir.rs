@@ -34,6 +34,13 @@ pub enum ScriptError {
     FileExists { path: PathBuf },
     #[error("{path} is over {} MB; revision files are limited to that size (is it a data dump? load data with COPY from a file instead, or split the revision)", MAX_FILE_BYTES >> 20)]
     TooBig { path: PathBuf },
+    #[error("{path}:{line}: `{statement}` at the top level of revision {revision}: a transactional revision runs inside dapp's transaction, and its own transaction control would end that transaction part-way (with the rest of the run's), leaving a half-recorded run. Remove it (dapp already wraps the revision in a transaction; SAVEPOINT and ROLLBACK TO SAVEPOINT are fine), or use `Transactional: false` in the header to run the revision statement by statement with your own transaction control")]
+    TransactionControl {
+        path: PathBuf,
+        line: usize,
+        statement: String,
+        revision: String,
+    },
     #[error(transparent)]
     Revision(#[from] RevisionError),
     #[error("the revision template makes a file that does not parse, so nothing was written: {source}; fix {template}")]
@@ -341,6 +348,26 @@ fn stray_name(s: &Stray) -> &str {
     }
 }
 
+/// Refuses a transactional revision whose SQL starts or ends a transaction at its top level
+/// (`BEGIN`, `COMMIT`, …): it would end the transaction the engine runs it in.
+pub fn refuse_transaction_control(rev: &Revision) -> Result<(), ScriptError> {
+    if !rev.transactional {
+        return Ok(());
+    }
+    for section in std::iter::once(&rev.upgrade).chain(rev.downgrade.as_ref()) {
+        if let Some(tc) = crate::statements::transaction_control(&section.sql) {
+            let (line, _) = section.file_position(tc.offset + 1);
+            return Err(ScriptError::TransactionControl {
+                path: rev.path.clone(),
+                line,
+                statement: tc.statement,
+                revision: rev.id.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Reads and parses files; on two cores, two threads halve the wall time for big folders.
 fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
     // One buffer per thread, reused for every file: no size probe (`statx`) and no fresh
@@ -375,7 +402,9 @@ fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
         if filled > MAX_FILE_BYTES {
             return Err(ScriptError::TooBig { path: path.clone() });
         }
-        Ok(Revision::parse_bytes(path, &buf[..filled])?)
+        let rev = Revision::parse_bytes(path, &buf[..filled])?;
+        refuse_transaction_control(&rev)?;
+        Ok(rev)
     };
     let read_part = |part: &[PathBuf]| -> Result<Vec<Revision>, ScriptError> {
         let mut buf = vec![0; 16 * 1024];

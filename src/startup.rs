@@ -10,6 +10,8 @@
 //! wait: before anything is applied they end the run at once (exit 143/130); during a migration
 //! they cancel the running statement on the server, so the transaction rolls back, and then end it.
 
+use crate::engine::for_people;
+use crate::interrupt::{signalled, Signal};
 use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -136,12 +138,6 @@ impl Log {
     }
 }
 
-/// Why the run stopped before starting the service.
-enum Stop {
-    /// SIGINT or SIGTERM.
-    Signal { name: &'static str, code: i32 },
-}
-
 /// How a migration or verification ended, before the policy decides what follows.
 enum Ending {
     Ready,
@@ -160,21 +156,6 @@ enum Ending {
         name: &'static str,
         code: i32,
     },
-}
-
-/// Waits for SIGTERM or SIGINT; never resolves when they cannot be watched.
-async fn signalled() -> Stop {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => Stop::Signal { name: "SIGTERM", code: 143 },
-        _ = int.recv() => Stop::Signal { name: "SIGINT", code: 130 },
-    }
 }
 
 impl Ctx<'_, '_> {
@@ -226,7 +207,13 @@ impl Ctx<'_, '_> {
                 self.say(
                     &log,
                     Level::Error,
-                    &format!("✗ {label}: {message}"),
+                    // A failed step's report already starts with "Migration failed: ".
+                    &format!(
+                        "✗ {label}: {}",
+                        message
+                            .strip_prefix("Migration failed: ")
+                            .unwrap_or(&message)
+                    ),
                     serde_json::json!({"exit_code": code}),
                 );
                 if policy.fail_on_error {
@@ -325,7 +312,7 @@ impl Ctx<'_, '_> {
                 Ok(pg) => pg,
                 Err(e) => return Ending::Failed { code: e.exit_code(), message: e.to_string() },
             },
-            Stop::Signal { name, code } = &mut sig => return Ending::Interrupted { name, code },
+            Signal { name, code } = &mut sig => return Ending::Interrupted { name, code },
         };
         match policy.mode {
             Mode::VerifyOnly => self.startup_verify(log, &g, pg, deadline, sig).await,
@@ -467,9 +454,9 @@ impl Ctx<'_, '_> {
                     return Ending::NotAtHead {
                         label: "Timed out waiting for the heads".into(),
                         message: format!(
-                            "{} target(s) did not reach the heads within {:?}: {}",
+                            "{} target(s) did not reach the heads within {}: {}",
                             behind.len(),
-                            self.config.startup_wait,
+                            for_people(self.config.startup_wait),
                             behind.join(", ")
                         ),
                         code: EXIT_FAILED,
@@ -571,7 +558,7 @@ impl Ctx<'_, '_> {
                 }
                 Err(Error::Engine(e)) if is_transient(&e) => {
                     return Err(Error::Startup {
-                        message: format!("the database did not accept connections within {:?} ({attempt} attempts): {e}; raise the wait with --wait or DAPP_STARTUP_WAIT", self.config.startup_wait),
+                        message: format!("the database did not accept connections within {} ({attempt} attempts): {e}; raise the wait with --wait or DAPP_STARTUP_WAIT", for_people(self.config.startup_wait)),
                         code: EXIT_FAILED,
                     });
                 }
@@ -585,7 +572,7 @@ impl Ctx<'_, '_> {
         log: &Log,
         g: &RevisionGraph,
         pg: crate::backend::AnyBackend,
-        sig: std::pin::Pin<&mut impl std::future::Future<Output = Stop>>,
+        sig: std::pin::Pin<&mut impl std::future::Future<Output = Signal>>,
     ) -> Ending {
         self.say(
             log,
@@ -661,32 +648,8 @@ impl Ctx<'_, '_> {
                 serde_json::json!({"revision": revision}),
             ),
         };
-        let mut sig = sig;
-        let result = {
-            let run = engine.run(&planner, &mut on);
-            tokio::pin!(run);
-            tokio::select! {
-                r = &mut run => Ok(r),
-                Stop::Signal { name, code } = &mut sig => {
-                    if !migrating.get() {
-                        // Nothing applied yet: the session ends with the process, and with it
-                        // the lock if it was taken.
-                        Err((name, code, None))
-                    } else {
-                        // Cancel the running statement until the run gives up; its
-                        // transaction rolls back on the server.
-                        let r = loop {
-                            cancel.cancel().await;
-                            tokio::select! {
-                                r = &mut run => break r,
-                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                            }
-                        };
-                        Err((name, code, Some(r)))
-                    }
-                }
-            }
-        };
+        let result =
+            crate::interrupt::watch(engine.run(&planner, &mut on), &cancel, &migrating, sig).await;
         if let Some(b) = beat {
             b.abort();
         }
@@ -698,18 +661,12 @@ impl Ctx<'_, '_> {
                     message: e.to_string(),
                 }
             }
-            Err((name, code, finished)) => {
-                let what = match finished {
-                    None => "before anything was applied".to_owned(),
-                    Some(Ok(_)) => "as the run finished; it completed".to_owned(),
-                    Some(Err(e)) => {
-                        format!("during the migration; the running statement was cancelled: {e}")
-                    }
-                };
+            Err(stopped) => {
+                let Signal { name, code } = stopped.signal;
                 self.say(
                     log,
                     Level::Warn,
-                    &format!("{name} received {what}"),
+                    &stopped.describe(),
                     serde_json::json!({"signal": name}),
                 );
                 return Ending::Interrupted { name, code };
@@ -762,7 +719,7 @@ impl Ctx<'_, '_> {
         g: &RevisionGraph,
         pg: crate::backend::AnyBackend,
         deadline: Instant,
-        sig: std::pin::Pin<&mut impl std::future::Future<Output = Stop>>,
+        sig: std::pin::Pin<&mut impl std::future::Future<Output = Signal>>,
     ) -> Ending {
         let mut want = g.ids(g.heads());
         want.sort();
@@ -813,7 +770,7 @@ impl Ctx<'_, '_> {
             if now >= deadline {
                 return Ending::NotAtHead {
                     label: format!("Timed out waiting for head {}", list(&want)),
-                    message: format!("the database is at {} and did not reach head {} within {:?}; is an instance with AUTO_MIGRATE=true running?", list(&have), list(&want), self.config.startup_wait),
+                    message: format!("the database is at {} and did not reach head {} within {}; is an instance with AUTO_MIGRATE=true running?", list(&have), list(&want), for_people(self.config.startup_wait)),
                     code: EXIT_FAILED,
                 };
             }
@@ -833,7 +790,7 @@ impl Ctx<'_, '_> {
             let pause = Duration::from_secs(1).min(deadline - now);
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
-                Stop::Signal { name, code } = &mut sig => return Ending::Interrupted { name, code },
+                Signal { name, code } = &mut sig => return Ending::Interrupted { name, code },
             }
         }
     }

@@ -154,6 +154,191 @@ fn is_blank(text: &str) -> bool {
     }
 }
 
+/// The 0-based character offset of the first character of `sql` that is neither whitespace
+/// nor inside a comment (where a statement really starts); the length when there is none.
+pub fn lead(sql: &str) -> usize {
+    let chars: Vec<char> = sql.chars().collect();
+    let n = chars.len();
+    let mut i = 0;
+    while i < n {
+        if chars[i].is_whitespace() {
+            i += 1;
+        } else if chars[i] == '-' && chars.get(i + 1) == Some(&'-') {
+            while i < n && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+            let mut depth = 1;
+            i += 2;
+            while i < n && depth > 0 {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// A statement that ends or starts a transaction, found at the top level of some SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionControl {
+    /// The statement's leading keywords, upper-cased (`COMMIT`, `START TRANSACTION`).
+    pub statement: String,
+    /// 0-based character offset of its first keyword in the text.
+    pub offset: usize,
+}
+
+/// The first top-level statement that would end the transaction the SQL runs in: `BEGIN`,
+/// `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK` (not `ROLLBACK TO SAVEPOINT`), `ABORT`,
+/// `PREPARE TRANSACTION`, `COMMIT/ROLLBACK PREPARED`. `SAVEPOINT`, `RELEASE` and `ROLLBACK TO`
+/// are fine; so is anything inside quotes, dollar-quoted bodies (`DO $$ BEGIN … END $$`) and
+/// the `BEGIN … END` of a SQLite trigger or a `BEGIN ATOMIC` function body.
+pub fn transaction_control(sql: &str) -> Option<TransactionControl> {
+    // Cheap first look: most revisions hold none of the keywords at all.
+    let lower = sql.to_ascii_lowercase();
+    if ![
+        "begin", "start", "commit", "end", "rollback", "abort", "prepare",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+    {
+        return None;
+    }
+    let mut in_body = false;
+    for st in split(sql) {
+        let words = words(&st.sql);
+        let w = |i: usize| words.get(i).map(|(w, _)| w.as_str()).unwrap_or("");
+        if in_body {
+            // A statement inside the body; the one starting with END closes it.
+            if w(0) == "END" {
+                in_body = false;
+            }
+            continue;
+        }
+        if w(0) == "CREATE" {
+            let opens = words.iter().enumerate().any(|(i, (x, _))| {
+                x == "BEGIN"
+                    && (w(i + 1) == "ATOMIC" || words[..i].iter().any(|(y, _)| y == "TRIGGER"))
+            });
+            // Every statement of such a body ends with `;`, so its END starts a statement.
+            in_body = opens;
+            continue;
+        }
+        let n = match w(0) {
+            "BEGIN" | "COMMIT" | "END" | "ABORT" => {
+                if w(1) == "PREPARED" {
+                    2
+                } else {
+                    1
+                }
+            }
+            "START" | "PREPARE" if w(1) == "TRANSACTION" => 2,
+            "ROLLBACK" => {
+                let mut i = 1;
+                if matches!(w(i), "WORK" | "TRANSACTION") {
+                    i += 1;
+                }
+                if w(i) == "TO" {
+                    continue;
+                }
+                if w(1) == "PREPARED" {
+                    2
+                } else {
+                    1
+                }
+            }
+            _ => continue,
+        };
+        let statement = words[..n]
+            .iter()
+            .map(|(x, _)| x.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Some(TransactionControl {
+            statement,
+            offset: st.offset + words[0].1,
+        });
+    }
+    None
+}
+
+/// The words of one statement outside quotes and comments, upper-cased, each with its
+/// 0-based character offset.
+fn words(sql: &str) -> Vec<(String, usize)> {
+    let chars: Vec<char> = sql.chars().collect();
+    let n = chars.len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    while i < n {
+        let c = chars[i];
+        if c == '-' && chars.get(i + 1) == Some(&'-') {
+            while i < n && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            let mut depth = 1;
+            i += 2;
+            while i < n && depth > 0 {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == '\'' || c == '"' || c == '`' || c == '[' {
+            let close = if c == '[' { ']' } else { c };
+            i += 1;
+            while i < n && chars[i] != close {
+                i += 1;
+            }
+            i += 1;
+        } else if c == '$' {
+            let mut j = i + 1;
+            while j < n && (chars[j].is_alphanumeric() || chars[j] == '_') {
+                j += 1;
+            }
+            if j < n && chars[j] == '$' && !chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()) {
+                let tag = &chars[i..=j];
+                let mut k = j + 1;
+                while k + tag.len() <= n && chars[k..k + tag.len()] != *tag {
+                    k += 1;
+                }
+                i = (k + tag.len()).min(n.max(k));
+            } else {
+                i = j;
+            }
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < n && is_ident(chars[i]) {
+                i += 1;
+            }
+            let w: String = chars[start..i].iter().collect();
+            out.push((w.to_uppercase(), start));
+        } else if c.is_ascii_digit() {
+            while i < n && is_ident(chars[i]) {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +396,69 @@ mod tests {
         let st = split(sql);
         assert_eq!(st[1].offset, 9);
         assert!(sql[st[1].offset..].trim_start().starts_with("CREATE INDEX"));
+    }
+
+    fn control(sql: &str) -> Option<String> {
+        transaction_control(sql).map(|t| t.statement)
+    }
+
+    #[test]
+    fn finds_top_level_transaction_control() {
+        assert_eq!(
+            control("BEGIN;\nCREATE TABLE c1(id int);\nCOMMIT;").as_deref(),
+            Some("BEGIN")
+        );
+        assert_eq!(
+            control("create table t(x int);\ncommit;").as_deref(),
+            Some("COMMIT")
+        );
+        assert_eq!(control("select 1; end transaction").as_deref(), Some("END"));
+        assert_eq!(
+            control("start transaction;").as_deref(),
+            Some("START TRANSACTION")
+        );
+        assert_eq!(control("/* c */ rollback;").as_deref(), Some("ROLLBACK"));
+        assert_eq!(
+            control("ROLLBACK PREPARED 'x'").as_deref(),
+            Some("ROLLBACK PREPARED")
+        );
+        assert_eq!(
+            control("COMMIT PREPARED 'x'").as_deref(),
+            Some("COMMIT PREPARED")
+        );
+        assert_eq!(
+            control("PREPARE TRANSACTION 'x'").as_deref(),
+            Some("PREPARE TRANSACTION")
+        );
+        assert_eq!(control("abort").as_deref(), Some("ABORT"));
+        assert_eq!(
+            control("BEGIN IMMEDIATE; select 1").as_deref(),
+            Some("BEGIN")
+        );
+        let sql = "select 1;\n  -- x\n  commit;";
+        let t = transaction_control(sql).unwrap();
+        assert_eq!(&sql[t.offset..t.offset + 6], "commit");
+    }
+
+    #[test]
+    fn accepts_savepoints_bodies_and_quotes() {
+        for sql in [
+            "SAVEPOINT a; INSERT INTO t VALUES (1); ROLLBACK TO SAVEPOINT a; RELEASE SAVEPOINT a;",
+            "ROLLBACK TO a; ROLLBACK WORK TO SAVEPOINT a; ROLLBACK TRANSACTION TO a",
+            "DO $$ BEGIN PERFORM 1; COMMIT; END $$;",
+            "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END $body$ LANGUAGE plpgsql;",
+            "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; SELECT g();",
+            "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE u SET x = CASE WHEN 1 THEN 2 END; DELETE FROM v; END;",
+            "INSERT INTO t VALUES ('commit;'), ('begin'); -- commit\nSELECT \"end\" FROM t;",
+            "PREPARE p AS SELECT 1; EXECUTE p; SELECT start_date, end_date FROM t",
+            "CREATE TABLE events (begin_at int, end_at int);",
+        ] {
+            assert_eq!(control(sql), None, "{sql}");
+        }
+        // After a trigger's body, the check goes on.
+        assert_eq!(
+            control("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; COMMIT;").as_deref(),
+            Some("COMMIT")
+        );
     }
 }

@@ -16,4 +16,5 @@ mod migrate;
 mod sqlite;
 mod startup;
 mod tls;
+mod transactions;
 mod verify;

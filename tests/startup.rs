@@ -191,7 +191,7 @@ fn strict_mode_exits_1_without_starting_the_service() {
         &["--", "touch", m.to_str().unwrap()],
     ));
     r.code(1)
-        .stdout_has("[Migration] ✗ Migration failed: Migration failed: upgrade a3 -> a4")
+        .stdout_has("[Migration] ✗ Migration failed: upgrade a3 -> a4")
         .stdout_has("division by zero")
         .stdout_has(
             "[Migration] Exiting due to migration failure (AUTO_MIGRATE_FAIL_ON_ERROR=true)",

@@ -59,6 +59,11 @@ impl Tables {
     }
 }
 
+/// The `LISTEN`/`NOTIFY` channel on which the release of the lock `key` is announced.
+pub fn lock_channel(key: i64) -> String {
+    format!("dapp_migrate_{:016x}", key as u64)
+}
+
 /// Quotes an SQL identifier (doubling any `"`).
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -138,9 +143,12 @@ pub struct BackendError {
     pub detail: Option<String>,
     pub hint: Option<String>,
     /// 1-based character position in the statement text, when the server gave one.
-    pub position: Option<usize>,
+    pub position: Option<u32>,
     /// True when the connection itself is gone.
     pub connection_lost: bool,
+    /// In a batch: how many of its statements completed before the one that failed (so the
+    /// 0-based index of the failing statement), when known.
+    pub failed_statement: Option<u32>,
 }
 
 impl BackendError {
@@ -152,6 +160,7 @@ impl BackendError {
             hint: None,
             position: None,
             connection_lost: false,
+            failed_statement: None,
         }
     }
 
@@ -207,8 +216,13 @@ pub trait Backend {
     async fn try_lock(&mut self, key: i64) -> Result<bool, BackendError>;
     /// Who holds the lock, if anyone.
     async fn lock_holder(&mut self, key: i64) -> Result<Option<LockHolder>, BackendError>;
-    /// Releases the lock.
+    /// Releases the lock (and tells the runs listening for it, where it can).
     async fn unlock(&mut self, key: i64) -> Result<(), BackendError>;
+    /// Asks to be told when the lock is released; `false` when this session cannot be told
+    /// (SQLite, a pooled session): the waiter then polls.
+    async fn listen(&mut self, key: i64) -> Result<bool, BackendError>;
+    /// Waits up to `timeout` for word that the lock was released; `true` when it came.
+    async fn wait_notified(&mut self, timeout: std::time::Duration) -> bool;
     /// Runs a query and returns its rows as text.
     async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError>;
     /// Runs SQL text as one simple-protocol message and returns the affected-row count of
@@ -311,6 +325,26 @@ impl Dialect {
         }
     }
 
+    /// Sent before a transactional revision's SQL: marks the transaction the engine opened.
+    /// PostgreSQL: a transaction-local setting (no subtransaction, so no XID per step);
+    /// SQLite: a savepoint (cheap there).
+    pub fn guard_open(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "SET LOCAL dapp.guard TO 'open';\n",
+            Dialect::Sqlite => "SAVEPOINT dapp_guard;\n",
+        }
+    }
+
+    /// Sent right after a transactional revision's SQL: fails (naming `dapp_guard`) when that
+    /// SQL ended the transaction [`Dialect::guard_open`] marked, so that nothing after it (the
+    /// version rows, the history row) is written outside the run's transaction.
+    pub fn guard_check(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "DO $dapp$BEGIN IF current_setting('dapp.guard', true) IS DISTINCT FROM 'open' THEN RAISE EXCEPTION 'the transaction was ended by the revision''s SQL (dapp_guard)' USING ERRCODE = '25000'; END IF; END$dapp$;\n",
+            Dialect::Sqlite => "RELEASE dapp_guard;\n",
+        }
+    }
+
     /// `success` rendered as text `true`/`false` in a query.
     pub fn success_text(self) -> &'static str {
         match self {
@@ -392,6 +426,12 @@ impl Backend for AnyBackend {
     }
     async fn unlock(&mut self, key: i64) -> Result<(), BackendError> {
         delegate!(self, b => b.unlock(key).await)
+    }
+    async fn listen(&mut self, key: i64) -> Result<bool, BackendError> {
+        delegate!(self, b => b.listen(key).await)
+    }
+    async fn wait_notified(&mut self, timeout: std::time::Duration) -> bool {
+        delegate!(self, b => b.wait_notified(timeout).await)
     }
     async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
         delegate!(self, b => b.query(sql).await)

@@ -17,6 +17,24 @@ pub struct Postgres {
     client: Conn,
     task: Option<tokio::task::JoinHandle<()>>,
     round_trips: u32,
+    /// Notifications (`LISTEN`) the connection task received; `None` for a pooled session.
+    notifications: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
+}
+
+/// Drives a connection, passing on each notification it receives.
+async fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    tx: tokio::sync::mpsc::UnboundedSender<()>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    // An error (if any) surfaces on the next client call as a closed connection.
+    while let Some(Ok(m)) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+        if let tokio_postgres::AsyncMessage::Notification(_) = m {
+            let _ = tx.send(());
+        }
+    }
 }
 
 enum Conn {
@@ -134,28 +152,18 @@ impl Postgres {
             }
             e
         };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let task = match super::tls::client_config(&tls)? {
             None => {
                 cfg.ssl_mode(tokio_postgres::config::SslMode::Disable);
                 let (client, connection) = cfg.connect(NoTls).await.map_err(failed)?;
-                (
-                    client,
-                    tokio::spawn(async move {
-                        // The error (if any) surfaces on the next client call as a closed connection.
-                        let _ = connection.await;
-                    }),
-                )
+                (client, tokio::spawn(drive(connection, tx)))
             }
             Some(c) => {
                 cfg.ssl_mode(ssl_mode(tls.mode));
                 let connector = tokio_postgres_rustls::MakeRustlsConnect::new(c);
                 let (client, connection) = cfg.connect(connector).await.map_err(failed)?;
-                (
-                    client,
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    }),
-                )
+                (client, tokio::spawn(drive(connection, tx)))
             }
         };
         let (client, task) = task;
@@ -163,6 +171,7 @@ impl Postgres {
             client: Conn::Owned(client),
             task: Some(task),
             round_trips: 0,
+            notifications: Some(rx),
         })
     }
 
@@ -184,6 +193,7 @@ impl Postgres {
             client: Conn::Pooled(obj),
             task: None,
             round_trips: 0,
+            notifications: None,
         })
     }
 
@@ -239,10 +249,11 @@ pub fn convert(e: tokio_postgres::Error) -> BackendError {
             detail: db.detail().map(str::to_owned),
             hint: db.hint().map(str::to_owned),
             position: match db.position() {
-                Some(ErrorPosition::Original(p)) => Some(*p as usize),
+                Some(ErrorPosition::Original(p)) => Some(*p),
                 _ => None,
             },
             connection_lost: db.code().code() == "57P01" || db.code().code() == "57P02",
+            failed_statement: None,
         };
     }
     let mut message = e.to_string();
@@ -331,9 +342,32 @@ impl Backend for Postgres {
     }
 
     async fn unlock(&mut self, key: i64) -> Result<(), BackendError> {
-        self.rows(&format!("SELECT pg_advisory_unlock({key})"))
-            .await
-            .map(|_| ())
+        // Wakes the runs waiting for the lock (see `listen`) in the same round trip.
+        self.rows(&format!(
+            "SELECT pg_advisory_unlock({key}); NOTIFY {}",
+            super::lock_channel(key)
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    async fn listen(&mut self, key: i64) -> Result<bool, BackendError> {
+        if self.notifications.is_none() {
+            return Ok(false);
+        }
+        self.rows(&format!("LISTEN {}", super::lock_channel(key)))
+            .await?;
+        Ok(true)
+    }
+
+    async fn wait_notified(&mut self, timeout: Duration) -> bool {
+        match &mut self.notifications {
+            Some(rx) => matches!(tokio::time::timeout(timeout, rx.recv()).await, Ok(Some(()))),
+            None => {
+                tokio::time::sleep(timeout).await;
+                false
+            }
+        }
     }
 
     async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, BackendError> {
@@ -341,14 +375,24 @@ impl Backend for Postgres {
     }
 
     async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError> {
+        use futures::StreamExt;
         self.round_trips += 1;
-        let msgs = self.client.simple_query(sql).await.map_err(convert)?;
-        Ok(msgs
-            .into_iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::CommandComplete(n) => Some(n),
-                _ => None,
-            })
-            .collect())
+        // Streamed, so that a failure knows how many statements completed before it: a
+        // runtime error (no position) is then located at its own statement.
+        let stream = self.client.simple_query_raw(sql).await.map_err(convert)?;
+        futures::pin_mut!(stream);
+        let mut counts = Vec::new();
+        while let Some(m) = stream.next().await {
+            match m {
+                Ok(SimpleQueryMessage::CommandComplete(n)) => counts.push(n),
+                Ok(_) => {}
+                Err(e) => {
+                    let mut e = convert(e);
+                    e.failed_statement = u32::try_from(counts.len()).ok();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(counts)
     }
 }

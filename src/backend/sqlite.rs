@@ -349,11 +349,13 @@ impl Backend for Sqlite {
                             _ => 0,
                         };
                         let mut be = convert(e);
-                        be.position = Some(position(if to_run.len() == stmt_text.len() {
+                        be.position = u32::try_from(position(if to_run.len() == stmt_text.len() {
                             inner
                         } else {
                             0
-                        }));
+                        }))
+                        .ok();
+                        be.failed_statement = u32::try_from(counts.len()).ok();
                         return Err(be);
                     }
                 };
@@ -373,7 +375,8 @@ impl Backend for Sqlite {
                     Ok(n) => counts.push(n),
                     Err(e) => {
                         let mut be = convert(e);
-                        be.position = Some(position(0));
+                        be.position = u32::try_from(position(0)).ok();
+                        be.failed_statement = u32::try_from(counts.len()).ok();
                         return Err(be);
                     }
                 }
@@ -386,6 +389,15 @@ impl Backend for Sqlite {
 
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    async fn listen(&mut self, _key: i64) -> Result<bool, BackendError> {
+        Ok(false)
+    }
+
+    async fn wait_notified(&mut self, timeout: Duration) -> bool {
+        tokio::time::sleep(timeout).await;
+        false
     }
 }
 
@@ -473,7 +485,10 @@ mod tests {
         let sql = "INSERT INTO t VALUES (3);\nINSERT INTO nope VALUES (1);";
         let e = block_on(db.batch(sql)).unwrap_err();
         assert!(e.message.contains("no such table: nope"), "{e}");
-        assert_eq!(e.position, Some(sql.find("INSERT INTO nope").unwrap() + 1));
+        assert_eq!(
+            e.position,
+            Some(sql.find("INSERT INTO nope").unwrap() as u32 + 1)
+        );
     }
 
     #[test]
