@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod check;
 pub mod cli;
+pub mod color;
 pub mod commands;
 pub mod config;
 pub mod database_url;
@@ -15,12 +16,15 @@ pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod graph;
+pub mod graph_draw;
+pub mod graph_export;
 pub mod import_alembic;
 pub mod offline;
 pub mod output;
 pub mod plan;
 pub mod revision;
 pub mod script_dir;
+pub mod shell;
 pub mod startup;
 pub mod statements;
 pub mod target;
@@ -42,7 +46,7 @@ pub fn main_with(
     env: &dyn Fn(&str) -> Option<String>,
     cwd: std::path::PathBuf,
 ) -> i32 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(args)) {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();
@@ -54,6 +58,15 @@ pub fn main_with(
             return code;
         }
     };
+    let color_err = {
+        use std::io::IsTerminal;
+        color::enabled(cli.color, env, std::io::stderr().is_terminal())
+    };
+    match &cli.command {
+        cli::TopCommand::Completions(a) => return extras_exit(shell::completions(a.shell, out)),
+        cli::TopCommand::Man => return extras_exit(shell::man(out)),
+        cli::TopCommand::Db(_) => {}
+    }
     let json =
         matches!(&cli.command, cli::TopCommand::Db(db) if db.global.format == output::Format::Json);
     let mut io = commands::Io { out, err };
@@ -67,7 +80,11 @@ pub fn main_with(
                 return code;
             }
             if !matches!(e, error::Error::Findings(_)) || !json {
-                let _ = writeln!(io.err, "FAILED: {msg}");
+                let _ = writeln!(
+                    io.err,
+                    "{} {msg}",
+                    color::paint(color_err, "1;31", "FAILED:")
+                );
             }
             if json && !matches!(e, error::Error::Findings(_)) {
                 let _ = write!(
@@ -78,5 +95,13 @@ pub fn main_with(
             }
             code
         }
+    }
+}
+
+/// The exit status of `completions`/`man`: 0, or 1 when stdout could not be written.
+fn extras_exit(r: std::io::Result<()>) -> i32 {
+    match r {
+        Ok(()) => error::EXIT_OK,
+        Err(_) => error::EXIT_FAILED,
     }
 }

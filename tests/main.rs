@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod faults;
 mod fleet;
+mod graph;
 mod import_alembic;
 mod lease;
 mod migrate;

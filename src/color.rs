@@ -1,0 +1,70 @@
+//! When to colour: `--color auto|always|never` and the `NO_COLOR` convention (no-color.org).
+
+/// The `--color` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum When {
+    /// On a terminal, unless `NO_COLOR` is set to a non-empty value
+    #[default]
+    Auto,
+    /// Always, even into a pipe or file (an explicit flag beats `NO_COLOR`)
+    Always,
+    /// Never
+    Never,
+}
+
+/// Whether to colour a stream: `tty` says whether that stream is a terminal. `NO_COLOR` counts
+/// only when set and not empty (`env` already hides empty values), as no-color.org asks.
+pub fn enabled(when: When, env: &dyn Fn(&str) -> Option<String>, tty: bool) -> bool {
+    match when {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => tty && env("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// `text` in the ANSI style `code` (e.g. "1;31") when `on`.
+pub fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(no_color: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| {
+            (k == "NO_COLOR")
+                .then_some(no_color)
+                .flatten()
+                .map(str::to_owned)
+        }
+    }
+
+    #[test]
+    fn auto_colours_a_terminal_only() {
+        assert!(enabled(When::Auto, &env(None), true));
+        assert!(!enabled(When::Auto, &env(None), false));
+    }
+
+    #[test]
+    fn no_color_turns_auto_off() {
+        assert!(!enabled(When::Auto, &env(Some("1")), true));
+        assert!(enabled(When::Auto, &env(Some("")), true));
+    }
+
+    #[test]
+    fn explicit_flag_beats_no_color() {
+        assert!(enabled(When::Always, &env(Some("1")), false));
+        assert!(!enabled(When::Never, &env(None), true));
+    }
+
+    #[test]
+    fn paint_is_plain_when_off() {
+        assert_eq!(paint(false, "31", "x"), "x");
+        assert_eq!(paint(true, "31", "x"), "\x1b[31mx\x1b[0m");
+    }
+}
