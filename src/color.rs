@@ -22,6 +22,27 @@ pub fn enabled(when: When, env: &dyn Fn(&str) -> Option<String>, tty: bool) -> b
     }
 }
 
+/// The `--color` of a command line clap could not parse (for colouring its error): the last
+/// `--color WHEN` or `--color=WHEN`, else auto.
+pub fn from_args(args: &[std::ffi::OsString]) -> When {
+    let mut when = When::Auto;
+    let mut it = args.iter().filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        let v = match a.strip_prefix("--color") {
+            Some("") => it.next(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        match v {
+            Some("always") => when = When::Always,
+            Some("never") => when = When::Never,
+            Some("auto") => when = When::Auto,
+            _ => {}
+        }
+    }
+    when
+}
+
 /// `text` in the ANSI style `code` (e.g. "1;31") when `on`.
 pub fn paint(on: bool, code: &str, text: &str) -> String {
     if on {
@@ -60,6 +81,17 @@ mod tests {
     fn explicit_flag_beats_no_color() {
         assert!(enabled(When::Always, &env(Some("1")), false));
         assert!(!enabled(When::Never, &env(None), true));
+    }
+
+    #[test]
+    fn color_is_found_in_a_command_line_clap_refused() {
+        let a = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            from_args(&a(&["dapp", "--color", "always", "x"])),
+            When::Always
+        );
+        assert_eq!(from_args(&a(&["dapp", "db", "--color=never"])), When::Never);
+        assert_eq!(from_args(&a(&["dapp", "db", "--colors"])), When::Auto);
     }
 
     #[test]

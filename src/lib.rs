@@ -46,22 +46,26 @@ pub fn main_with(
     env: &dyn Fn(&str) -> Option<String>,
     cwd: std::path::PathBuf,
 ) -> i32 {
+    let stderr_tty = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    };
+    let when = color::from_args(&args);
     let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(args)) {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();
             let _ = if code == 0 {
                 write!(out, "{e}")
+            } else if color::enabled(when, env, stderr_tty) {
+                write!(err, "{}", e.render().ansi())
             } else {
                 write!(err, "{e}")
             };
             return code;
         }
     };
-    let color_err = {
-        use std::io::IsTerminal;
-        color::enabled(cli.color, env, std::io::stderr().is_terminal())
-    };
+    let color_err = color::enabled(cli.color, env, stderr_tty);
     match &cli.command {
         cli::TopCommand::Completions(a) => return extras_exit(shell::completions(a.shell, out)),
         cli::TopCommand::Man => return extras_exit(shell::man(out)),

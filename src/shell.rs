@@ -46,21 +46,30 @@ fn render_subcommands(cmd: &clap::Command, path: &str, buf: &mut Vec<u8>) -> std
         if let Some(about) = sub.get_about() {
             writeln!(buf, "{}", roff_escape(&about.to_string()))?;
         }
-        let args: Vec<&clap::Arg> = sub
-            .get_arguments()
-            .filter(|a| !a.is_hide_set() && !a.is_global_set())
-            .collect();
+        let args: Vec<&clap::Arg> = sub.get_arguments().filter(|a| !a.is_hide_set()).collect();
         for a in args {
-            let flag = match (a.get_short(), a.get_long()) {
+            let value = a
+                .get_value_names()
+                .and_then(|v| v.first())
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| a.get_id().to_string().to_uppercase());
+            let long = a.get_long().map(roff_escape);
+            let mut flag = match (a.get_short(), long) {
                 (Some(s), Some(l)) => format!("\\-{s}, \\-\\-{l}"),
                 (None, Some(l)) => format!("\\-\\-{l}"),
                 (Some(s), None) => format!("\\-{s}"),
-                (None, None) => format!("<{}>", a.get_id()),
+                (None, None) => format!("<{value}>"),
             };
+            if !a.is_positional() && a.get_action().takes_values() {
+                flag.push_str(&format!(" <{value}>"));
+            }
             writeln!(buf, ".TP\n\\fB{flag}\\fR")?;
             if let Some(h) = a.get_help() {
                 writeln!(buf, "{}", roff_escape(&h.to_string()))?;
             }
+        }
+        if let Some(after) = sub.get_after_help() {
+            writeln!(buf, ".PP\n.nf\n{}\n.fi", roff_escape(&after.to_string()))?;
         }
         render_subcommands(sub, &name, buf)?;
     }

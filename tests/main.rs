@@ -14,6 +14,7 @@ mod graph;
 mod import_alembic;
 mod lease;
 mod migrate;
+mod shell;
 mod sqlite;
 mod startup;
 mod tls;
