@@ -60,8 +60,8 @@ fn man_page_documents_every_command() {
     assert!(roff.contains("\\-\\-database\\-url <URL>"), "{roff}");
     // No text line is taken for a roff request by accident.
     for l in roff.lines() {
-        if l.starts_with('.') {
-            let req: String = l[1..]
+        if let Some(rest) = l.strip_prefix('.') {
+            let req: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphabetic())
                 .collect();
