@@ -416,4 +416,94 @@ mod tests {
         * 1a0000000001 msg 1a0000000001
         ");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+        /// Any DAG (parents drawn from the rows below): one `*` per revision row, in order, on a
+        /// lane column; only line characters; every lane that leaves a row arrives somewhere.
+        #[test]
+        fn any_dag_draws_one_star_per_revision_and_unbroken_lines(
+            raw in proptest::collection::vec(proptest::collection::vec(0usize..40, 0..3), 1..40)
+        ) {
+            let n = raw.len();
+            let parents: Vec<Vec<usize>> = raw
+                .iter()
+                .enumerate()
+                .map(|(k, ps)| {
+                    let mut v: Vec<usize> = ps.iter().map(|p| k + 1 + p % 5).filter(|&p| p < n).collect();
+                    v.dedup();
+                    v
+                })
+                .collect();
+            let rows = layout(&parents);
+            let mut next = 0;
+            for r in &rows {
+                let cells = match r {
+                    Row::Node { at, cells } => {
+                        proptest::prop_assert_eq!(*at, next);
+                        next += 1;
+                        let stars: Vec<usize> = cells.iter().enumerate().filter(|(_, c)| c.ch == '*').map(|(i, _)| i).collect();
+                        proptest::prop_assert_eq!(stars.len(), 1);
+                        proptest::prop_assert_eq!(stars[0] % 2, 0);
+                        cells
+                    }
+                    Row::Link { cells } => {
+                        proptest::prop_assert!(cells.iter().all(|c| c.ch != '*'));
+                        cells
+                    }
+                };
+                for (i, c) in cells.iter().enumerate() {
+                    proptest::prop_assert!(" |/\\X*".contains(c.ch), "{:?}", c);
+                    if c.ch == '|' || c.ch == '*' {
+                        proptest::prop_assert_eq!(i % 2, 0);
+                    }
+                    if matches!(c.ch, '/' | '\\' | 'X') {
+                        proptest::prop_assert_eq!(i % 2, 1);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(next, n);
+            // Lines are continuous: every line leaving a row at the bottom enters the next row
+            // at the top in the same column, and nothing enters from nowhere.
+            let has_parent = |k: usize| !parents[k].is_empty();
+            let has_child = |k: usize| parents[..k].iter().any(|ps| ps.contains(&k));
+            let ends = |r: &Row| -> (Vec<usize>, Vec<usize>) {
+                let (cells, at) = match r {
+                    Row::Node { at, cells } => (cells, Some(*at)),
+                    Row::Link { cells } => (cells, None),
+                };
+                let (mut top, mut bottom) = (Vec::new(), Vec::new());
+                for (x, c) in cells.iter().enumerate() {
+                    match c.ch {
+                        '|' => { top.push(x); bottom.push(x); }
+                        '/' => { top.push(x + 1); bottom.push(x - 1); }
+                        '\\' => { top.push(x - 1); bottom.push(x + 1); }
+                        'X' => { top.extend([x - 1, x + 1]); bottom.extend([x - 1, x + 1]); }
+                        '*' => {
+                            let k = at.unwrap_or(0);
+                            if has_child(k) { top.push(x); }
+                            if has_parent(k) { bottom.push(x); }
+                        }
+                        _ => {}
+                    }
+                }
+                top.sort_unstable();
+                top.dedup();
+                bottom.sort_unstable();
+                bottom.dedup();
+                (top, bottom)
+            };
+            for w in rows.windows(2) {
+                let (_, below_of_upper) = ends(&w[0]);
+                let (top_of_lower, _) = ends(&w[1]);
+                proptest::prop_assert_eq!(below_of_upper, top_of_lower, "{:?}", w);
+            }
+            if let Some(first) = rows.first() {
+                proptest::prop_assert!(ends(first).0.is_empty());
+            }
+            if let Some(last) = rows.last() {
+                proptest::prop_assert!(ends(last).1.is_empty());
+            }
+        }
+    }
 }
