@@ -111,6 +111,6 @@ fn graph_with_an_unreachable_database_fails() {
     let mut c = p.cmd(&["db", "graph", "--format", "dot"]);
     c.env("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere");
     let r = crate::support::Run::from(c.output().unwrap());
-    r.code(1);
+    r.code(1).stderr_has("for a plain diagram");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }

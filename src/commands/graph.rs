@@ -59,7 +59,13 @@ impl Ctx<'_, '_> {
             Err(crate::config::ConfigError::NoDatabaseUrl)
         );
         let current = if !no_url {
-            Some(marks(&g, &self.read_current_rows(&g)?))
+            let rows = self.read_current_rows(&g).map_err(|e| match e {
+                Error::Engine(e) if e.exit_code() == crate::error::EXIT_FAILED => Error::Findings(
+                    format!("{e}; `graph` reads the database to highlight its revisions: for a plain diagram, leave out --database-url and unset DATABASE_URL"),
+                ),
+                e => e,
+            })?;
+            Some(marks(&g, &rows))
         } else {
             None
         };
