@@ -4,9 +4,9 @@
 #
 #   bench/graph.sh [N]        (default 10000; needs hyperfine and GNU time)
 #
-# Prints hyperfine's table for `heads`, `history`, `branches`, `show` of a label target and
+# Prints hyperfine's table for `heads`, `history`, `history --graph`, `branches`, `show` of a label target and
 # of a relative target, then the peak resident memory of each. The goal: under 50 ms wall and
-# 40 MB for each.
+# 40 MB for each (`history --graph`: under 100 ms).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
@@ -22,6 +22,7 @@ mid=$(ls "$dir/versions" | sed -n "$((n / 2))p" | cut -c1-6)
 cmds=(
   "$dapp db -d $dir heads"
   "$dapp db -d $dir history"
+  "$dapp db -d $dir history --graph"
   "$dapp db -d $dir branches"
   "$dapp db -d $dir show l39@head"
   "$dapp db -d $dir show $mid"

@@ -23,13 +23,56 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: TopCommand,
+
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = crate::color::When::Auto,
+        value_name = "WHEN",
+        hide_possible_values = true
+    )]
+    pub color: crate::color::When,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TopCommand {
     /// Database migrations (the commands of Flask-Migrate's `flask db`)
     #[command(after_help = EXAMPLES)]
-    Db(DbArgs),
+    Db(Box<DbArgs>),
+
+    /// Print a shell completion script for dapp to stdout
+    #[command(after_help = "\
+Examples:
+  dapp completions bash > ~/.local/share/bash-completion/completions/dapp
+  dapp completions zsh > ~/.zfunc/_dapp        (with fpath+=~/.zfunc before compinit)
+  dapp completions fish > ~/.config/fish/completions/dapp.fish
+  dapp completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff) to stdout
+    #[command(after_help = "\
+Examples:
+  dapp man | man -l -
+  dapp man > ~/.local/share/man/man1/dapp.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `dapp completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +221,15 @@ Examples:
 
     /// Show branch points
     Branches(VerboseArgs),
+
+    /// Write the revision graph as Graphviz dot or a Mermaid diagram, for docs and reviews
+    #[command(after_help = "\
+The revisions the database is at are highlighted when a database URL is given or configured.
+
+Examples:
+  dapp db graph --format mermaid >> docs/migrations.md
+  dapp db graph --format dot | dot -Tsvg > migrations.svg")]
+    Graph(GraphArgs),
 
     /// Show one revision in full
     #[command(after_help = "Examples:\n  dapp db show head\n  dapp db show 3c00")]
@@ -396,6 +448,63 @@ pub struct HistoryArgs {
     /// Mark the revisions the database is at (reads the database)
     #[arg(short = 'i', long)]
     pub indicate_current: bool,
+    /// Draw the revisions as a graph, the way `git log --graph` draws commits
+    #[arg(long, conflicts_with = "verbose")]
+    pub graph: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Diagram language (`--format dot` and `--format mermaid` are accepted too)
+    #[arg(value_enum, default_value_t = GraphFormat::Mermaid, value_name = "FORMAT")]
+    pub graph_format: GraphFormat,
+}
+
+/// `dapp db graph --format dot|mermaid` spelled as the global `--format` (text|json) would reject
+/// it: the diagram language is moved to `graph`'s positional argument. Only rewrites words that
+/// clap would refuse, so no valid command line changes meaning.
+pub fn graph_format_as_positional(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let is_graph = |a: &std::ffi::OsString| a == "graph";
+    let Some(db) = args.iter().position(|a| a == "db") else {
+        return args;
+    };
+    if !args[db..].iter().any(is_graph) {
+        return args;
+    }
+    let lang = |v: &str| matches!(v, "dot" | "mermaid");
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.into_iter().enumerate().peekable();
+    while let Some((i, a)) = it.next() {
+        if i > db {
+            if a == "--format" {
+                if let Some((_, v)) = it.peek() {
+                    if v.to_str().is_some_and(lang) {
+                        if let Some((_, v)) = it.next() {
+                            out.push(v);
+                        }
+                        continue;
+                    }
+                }
+            }
+            if let Some(v) = a.to_str().and_then(|s| s.strip_prefix("--format=")) {
+                if lang(v) {
+                    out.push(v.into());
+                    continue;
+                }
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
+/// Languages `dapp db graph` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz (`dot -Tsvg`)
+    Dot,
+    /// Mermaid flowchart (rendered by code-hosting sites inside a ```mermaid block)
+    Mermaid,
 }
 
 #[derive(Debug, Args)]
@@ -544,7 +653,9 @@ mod tests {
     #[test]
     fn downgrade_accepts_negative_targets() {
         let cli = Cli::try_parse_from(["dapp", "db", "downgrade", "-2"]).unwrap();
-        let TopCommand::Db(db) = cli.command;
+        let TopCommand::Db(db) = cli.command else {
+            panic!("not db")
+        };
         match db.command {
             DbCommand::Downgrade(a) => assert_eq!(a.revision, "-2"),
             other => panic!("{other:?}"),
@@ -552,9 +663,35 @@ mod tests {
     }
 
     #[test]
+    fn graph_format_dot_is_read_as_the_diagram_language() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let parse = |v: &[&str]| Cli::try_parse_from(graph_format_as_positional(args(v)));
+        for v in [
+            &["dapp", "db", "graph", "--format", "dot"][..],
+            &["dapp", "db", "graph", "--format=dot"],
+            &["dapp", "db", "-d", "m", "graph", "--format", "dot"],
+        ] {
+            let TopCommand::Db(db) = parse(v).unwrap().command else {
+                panic!("not db")
+            };
+            match db.command {
+                DbCommand::Graph(g) => assert_eq!(g.graph_format, GraphFormat::Dot),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Elsewhere, and for text/json, nothing is rewritten.
+        let same = args(&["dapp", "db", "history", "--format", "dot"]);
+        assert_eq!(graph_format_as_positional(same.clone()), same);
+        let same = args(&["dapp", "db", "graph", "--format", "json"]);
+        assert_eq!(graph_format_as_positional(same.clone()), same);
+    }
+
+    #[test]
     fn revision_is_an_alias_of_migrate() {
         let cli = Cli::try_parse_from(["dapp", "db", "revision", "-m", "x"]).unwrap();
-        let TopCommand::Db(db) = cli.command;
+        let TopCommand::Db(db) = cli.command else {
+            panic!("not db")
+        };
         assert!(matches!(db.command, DbCommand::Migrate(_)));
     }
 }

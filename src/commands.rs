@@ -21,6 +21,7 @@ use crate::target::{Range, Symbol, Target, TargetOrRange};
 
 mod fleet;
 mod habits;
+mod graph;
 mod import;
 
 use crate::fleet::Action;
@@ -39,7 +40,13 @@ pub struct Invocation<'a> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error> {
-    let TopCommand::Db(db) = cli.command;
+    let color = crate::color::enabled(cli.color, inv.env, {
+        use std::io::IsTerminal;
+        std::io::stdout().is_terminal()
+    });
+    let TopCommand::Db(db) = cli.command else {
+        return Err(Error::Usage("only `dapp db` commands run here".into()));
+    };
     habits::refuse(&db)?;
     let mut o = overrides(&db.global);
     if let DbCommand::Startup(a) = &db.command {
@@ -57,6 +64,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         force: false,
         lease_holder: crate::backend::lease::new_holder_id(),
         format: db.global.format,
+        color,
         io,
         env: inv.env,
     };
@@ -65,7 +73,11 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Migrate(a) => ctx.migrate(a),
         DbCommand::Merge(a) => ctx.merge(a),
         DbCommand::Heads(a) => ctx.heads(a.verbose, a.resolve_dependencies),
+        DbCommand::History(a) if a.graph => {
+            ctx.history_graph(a.rev_range.as_deref(), a.indicate_current)
+        }
         DbCommand::History(a) => ctx.history(a.rev_range.as_deref(), a.verbose, a.indicate_current),
+        DbCommand::Graph(a) => ctx.diagram(a.graph_format),
         DbCommand::Branches(a) => ctx.branches(a.verbose),
         DbCommand::Show(a) => ctx.show(&a.revision),
         DbCommand::Edit(a) => ctx.edit(&a.revision),
@@ -139,6 +151,8 @@ pub(crate) struct Ctx<'a, 'io> {
     /// This run's id as a lease holder (`lock = "table"`).
     pub(crate) lease_holder: String,
     format: Format,
+    /// Colour on stdout (`--color`, `NO_COLOR`, a terminal).
+    color: bool,
     pub(crate) io: &'a mut Io<'io>,
     pub(crate) env: &'a dyn Fn(&str) -> Option<String>,
 }

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod check;
 pub mod cli;
+pub mod color;
 pub mod commands;
 pub mod config;
 pub mod database_url;
@@ -15,6 +16,8 @@ pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod graph;
+pub mod graph_draw;
+pub mod graph_export;
 pub mod import_alembic;
 pub mod interrupt;
 pub mod offline;
@@ -22,6 +25,7 @@ pub mod output;
 pub mod plan;
 pub mod revision;
 pub mod script_dir;
+pub mod shell;
 pub mod startup;
 pub mod statements;
 pub mod target;
@@ -43,18 +47,34 @@ pub fn main_with(
     env: &dyn Fn(&str) -> Option<String>,
     cwd: std::path::PathBuf,
 ) -> i32 {
-    let cli = match cli::Cli::try_parse_from(&args) {
+    let stderr_tty = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    };
+    let when = color::from_args(&args);
+    let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(args.clone())) {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();
             let _ = if code == 0 {
                 write!(out, "{e}")
             } else {
-                write!(err, "{e}{}", env_note(&e, &args, env).unwrap_or_default())
+                let note = env_note(&e, &args, env).unwrap_or_default();
+                if color::enabled(when, env, stderr_tty) {
+                    write!(err, "{}{note}", e.render().ansi())
+                } else {
+                    write!(err, "{e}{note}")
+                }
             };
             return code;
         }
     };
+    let color_err = color::enabled(cli.color, env, stderr_tty);
+    match &cli.command {
+        cli::TopCommand::Completions(a) => return extras_exit(shell::completions(a.shell, out)),
+        cli::TopCommand::Man => return extras_exit(shell::man(out)),
+        cli::TopCommand::Db(_) => {}
+    }
     let json =
         matches!(&cli.command, cli::TopCommand::Db(db) if db.global.format == output::Format::Json);
     let mut io = commands::Io { out, err };
@@ -68,7 +88,11 @@ pub fn main_with(
                 return code;
             }
             if !matches!(e, error::Error::Findings(_)) || !json {
-                let _ = writeln!(io.err, "FAILED: {msg}");
+                let _ = writeln!(
+                    io.err,
+                    "{} {msg}",
+                    color::paint(color_err, "1;31", "FAILED:")
+                );
             }
             if json && !matches!(e, error::Error::Findings(_)) {
                 let _ = write!(
@@ -118,4 +142,12 @@ fn env_note(
     Some(format!(
         "note: the value came from the environment variable {var}, not from {flag}; fix or unset {var}\n"
     ))
+}
+
+/// The exit status of `completions`/`man`: 0, or 1 when stdout could not be written.
+fn extras_exit(r: std::io::Result<()>) -> i32 {
+    match r {
+        Ok(()) => error::EXIT_OK,
+        Err(_) => error::EXIT_FAILED,
+    }
 }

@@ -651,22 +651,9 @@ fn did_you_mean(s: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Levenshtein distance.
+/// Levenshtein distance, in characters (`strsim`).
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    strsim::levenshtein(a, b)
 }
 
 /// Strips a UTF-8 BOM and turns CRLF (and lone CR) into LF.

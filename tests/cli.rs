@@ -2,7 +2,7 @@
 
 use crate::support::{Project, TestDb};
 
-const COMMANDS: [&str; 18] = [
+const COMMANDS: [&str; 19] = [
     "init",
     "migrate",
     "merge",
@@ -21,6 +21,7 @@ const COMMANDS: [&str; 18] = [
     "startup",
     "import-alembic",
     "resolve",
+    "graph",
 ];
 
 #[test]

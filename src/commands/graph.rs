@@ -1,0 +1,79 @@
+//! `history --graph` and `graph --format dot|mermaid`.
+
+use super::Ctx;
+use crate::cli::GraphFormat;
+use crate::error::Error;
+use crate::graph::{BitSet, RevisionGraph};
+use crate::output::Format;
+use crate::plan;
+use crate::target::{Range, Symbol};
+
+fn marks(g: &RevisionGraph, current: &[usize]) -> BitSet {
+    let mut b = BitSet::new(g.len());
+    for &i in current {
+        b.insert(i);
+    }
+    b
+}
+
+impl Ctx<'_, '_> {
+    /// `history --graph [-r RANGE] [-i]`: the revisions of `history`, drawn.
+    pub(super) fn history_graph(
+        &mut self,
+        range: Option<&str>,
+        indicate_current: bool,
+    ) -> Result<(), Error> {
+        if self.format == Format::Json {
+            return Err(Error::Usage(
+                "`history --graph` draws text; leave out --graph to get JSON".into(),
+            ));
+        }
+        let g = self.graph()?;
+        let range = range.map(Range::parse).transpose()?;
+        let mentions_current = range.as_ref().is_some_and(|r| {
+            [&r.lower, &r.upper].iter().any(|t| {
+                t.as_ref()
+                    .is_some_and(|t| t.symbol == Some(Symbol::Current))
+            })
+        });
+        let current = if indicate_current || mentions_current {
+            Some(self.read_current_rows(&g)?)
+        } else {
+            None
+        };
+        let revs = plan::history(&g, range.as_ref(), current.as_deref().unwrap_or(&[]))?;
+        let shown = current
+            .as_deref()
+            .filter(|_| indicate_current)
+            .map(|c| marks(&g, c));
+        let text = crate::graph_draw::draw(&g, &revs, shown.as_ref(), self.color);
+        self.out(&text)
+    }
+
+    /// `graph --format dot|mermaid`: with a database URL, its revisions are highlighted.
+    pub(super) fn diagram(&mut self, format: GraphFormat) -> Result<(), Error> {
+        let g = self.graph()?;
+        // No URL anywhere: a plain diagram. A URL that is given but broken is an error.
+        let no_url = matches!(
+            self.config.database_url(),
+            Err(crate::config::ConfigError::NoDatabaseUrl)
+        );
+        let current = if !no_url {
+            let rows = self.read_current_rows(&g).map_err(|e| match e {
+                Error::Engine(e) if e.exit_code() == crate::error::EXIT_FAILED => Error::Findings(
+                    format!("{e}; `graph` reads the database to highlight its revisions: for a plain diagram, leave out --database-url and unset DATABASE_URL"),
+                ),
+                e => e,
+            })?;
+            Some(marks(&g, &rows))
+        } else {
+            None
+        };
+        let order = plan::history(&g, None, &[])?;
+        let text = match format {
+            GraphFormat::Dot => crate::graph_export::dot(&g, &order, current.as_ref()),
+            GraphFormat::Mermaid => crate::graph_export::mermaid(&g, &order, current.as_ref()),
+        };
+        self.out(&text)
+    }
+}
