@@ -21,6 +21,7 @@ use crate::target::{Range, Symbol, Target, TargetOrRange};
 
 mod fleet;
 mod import;
+mod sum;
 
 use crate::fleet::Action;
 
@@ -79,6 +80,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         }
         DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
         DbCommand::Check(a) if a.fleet.all => ctx.fleet(Action::Check, "heads", &a.fleet),
+        DbCommand::Check(a) if a.offline => ctx.check_offline(),
+        DbCommand::Hash => ctx.hash(),
         DbCommand::Check(_) => ctx.block_on(|c| Box::pin(c.check())),
         DbCommand::Verify(a) => ctx.block_on(|c| Box::pin(c.verify(a.accept.clone()))),
         DbCommand::Startup(a) => ctx.startup(a),

@@ -23,6 +23,7 @@ pub mod revision;
 pub mod script_dir;
 pub mod startup;
 pub mod statements;
+pub mod sum;
 pub mod target;
 
 #[cfg(test)]

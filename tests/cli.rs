@@ -2,7 +2,7 @@
 
 use crate::support::Project;
 
-const COMMANDS: [&str; 18] = [
+const COMMANDS: [&str; 19] = [
     "init",
     "migrate",
     "merge",
@@ -17,6 +17,7 @@ const COMMANDS: [&str; 18] = [
     "edit",
     "check",
     "verify",
+    "hash",
     "revision",
     "startup",
     "import-alembic",

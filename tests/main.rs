@@ -13,6 +13,7 @@ mod fleet;
 mod import_alembic;
 mod lease;
 mod migrate;
+mod offline_check;
 mod sqlite;
 mod startup;
 mod tls;

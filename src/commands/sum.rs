@@ -1,0 +1,142 @@
+//! `dapp db hash` and `dapp db check --offline`: the checksum manifest (`migrations/dapp.sum`)
+//! and the checks that need no database.
+
+use std::fs;
+
+use super::Ctx;
+use crate::error::Error;
+use crate::graph::RevisionGraph;
+use crate::output::Format;
+use crate::sum::{self, Entry};
+
+impl Ctx<'_, '_> {
+    /// Each revision's manifest entry, as it is on disk now.
+    fn sum_entries(&self, g: &RevisionGraph) -> Result<Vec<Entry>, Error> {
+        let mut out = Vec::with_capacity(g.len());
+        for n in g.nodes() {
+            let path = &n.rev.path;
+            let bytes = fs::read(path).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read {}: {e}; check the file's permissions",
+                    path.display()
+                ))
+            })?;
+            let file = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push(Entry {
+                revision: n.id().to_owned(),
+                sha256: crate::revision::checksum(&String::from_utf8_lossy(&bytes)),
+                file,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn hash(&mut self) -> Result<(), Error> {
+        let g = self.graph()?;
+        let entries = self.sum_entries(&g)?;
+        let count = entries.len();
+        let text = sum::render(entries);
+        let path = self.scripts().location.join(sum::FILE_NAME);
+        // Written aside and renamed, so a reader never sees half a manifest.
+        let tmp = path.with_extension("sum.tmp");
+        fs::write(&tmp, &text)
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(|e| {
+                let _ = fs::remove_file(&tmp);
+                Error::Output(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", path.display()),
+                ))
+            })?;
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({
+                "path": path.display().to_string(),
+                "revisions": count,
+            })),
+            Format::Text => self.outln(&format!(
+                "Wrote {} ({count} revision{})",
+                path.display(),
+                if count == 1 { "" } else { "s" }
+            )),
+        }
+    }
+
+    pub(crate) fn check_offline(&mut self) -> Result<(), Error> {
+        let g = self.graph()?;
+        let mut findings = Vec::new();
+        if g.heads().len() > 1 {
+            let heads = g.ids(g.heads());
+            findings.push(crate::check::Finding {
+                kind: "multiple_heads",
+                message: format!(
+                    "the revision files have {} heads: {}; revisions were added on parallel branches without a merge; join them with `dapp db merge -m \"merge heads\" heads`",
+                    heads.len(),
+                    heads.join(", ")
+                ),
+                revisions: heads,
+            });
+        }
+        let path = self.scripts().location.join(sum::FILE_NAME);
+        let mut unlisted = Vec::new();
+        let manifest = match fs::read(&path) {
+            Ok(bytes) => Some(
+                sum::parse(
+                    &path.display().to_string(),
+                    &String::from_utf8_lossy(&bytes),
+                )
+                .map_err(|e| Error::Usage(e.to_string()))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::Usage(format!("cannot read {}: {e}", path.display()))),
+        };
+        if let Some(m) = &manifest {
+            let (f, new) = sum::compare(m, &self.sum_entries(&g)?);
+            findings.extend(f);
+            unlisted = new;
+        }
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({
+                "ok": findings.is_empty(),
+                "findings": findings,
+                "sum_file": manifest.as_ref().map(|_| path.display().to_string()),
+                "unlisted": unlisted,
+            })),
+            Format::Text => {
+                let mut s = String::new();
+                for f in &findings {
+                    s.push_str(&format!("{}\n", f.message));
+                }
+                if !unlisted.is_empty() {
+                    s.push_str(&format!(
+                        "Not in {} yet (new; `dapp db hash` records them): {}\n",
+                        sum::FILE_NAME,
+                        unlisted.join(", ")
+                    ));
+                }
+                if findings.is_empty() {
+                    s.push_str(&format!(
+                        "No problems found: {} revision file(s) parse, one head{}.\n",
+                        g.len(),
+                        if manifest.is_some() {
+                            format!(", every revision in {} unchanged", sum::FILE_NAME)
+                        } else {
+                            format!(" (no {} to compare with)", sum::FILE_NAME)
+                        }
+                    ));
+                }
+                self.out(&s)
+            }
+        }?;
+        if findings.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Findings(format!(
+                "check --offline found {} problem(s)",
+                findings.len()
+            )))
+        }
+    }
+}
