@@ -14,6 +14,7 @@ mod import_alembic;
 mod lease;
 mod migrate;
 mod offline_check;
+mod python_package;
 mod sqlite;
 mod startup;
 mod tls;
