@@ -15,6 +15,7 @@ mod lease;
 mod migrate;
 mod offline_check;
 mod python_package;
+mod recipes;
 mod sqlite;
 mod startup;
 mod tls;
