@@ -49,10 +49,31 @@ fn pre_commit_try_repo_runs_the_offline_check_hook() {
     git(p.path(), &["add", "-A"]);
     git(p.path(), &["commit", "-q", "-m", "migrations"]);
     let home = tempfile::tempdir().expect("temp dir");
+    // This repository, when it is a git checkout that tracks the hook file (try-repo reads
+    // tracked files); else a git repository holding a copy of the file.
+    let tracked = Command::new("git")
+        .args(["ls-files", "--error-unmatch", ".pre-commit-hooks.yaml"])
+        .current_dir(repo())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let copy = tempfile::tempdir().expect("temp dir");
+    let hooks_repo = if tracked {
+        repo()
+    } else {
+        std::fs::copy(
+            repo().join(".pre-commit-hooks.yaml"),
+            copy.path().join(".pre-commit-hooks.yaml"),
+        )
+        .expect("copy hooks");
+        git(copy.path(), &["init", "-q"]);
+        git(copy.path(), &["add", "-A"]);
+        git(copy.path(), &["commit", "-q", "-m", "hooks"]);
+        copy.path()
+    };
     let try_repo = || {
         let mut c = python::cmd("pre-commit");
         c.args(["try-repo"])
-            .arg(repo())
+            .arg(hooks_repo)
             .args(["dapp-check-offline", "--all-files", "--color", "never"])
             .current_dir(p.path())
             .env("PATH", path_with_dapp())
