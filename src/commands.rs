@@ -703,12 +703,14 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     "version_rows": rows,
                     "current": shown.iter().map(|&i| output::revision_json(&g, i, None)).collect::<Vec<_>>(),
                     "at_heads": at_heads,
+                    "config_file": self.config.file,
                 });
                 self.json(&v)
             }
             Format::Text => {
                 let mut s = String::new();
                 if verbose {
+                    self.log(&format!("INFO  [dapp.config] {}", self.config_used()));
                     s.push_str(&format!("Current revision(s) for {}:\n", url.redacted()));
                 }
                 for i in shown {

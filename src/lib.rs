@@ -19,6 +19,7 @@ pub mod import_alembic;
 pub mod offline;
 pub mod output;
 pub mod plan;
+pub mod pyproject;
 pub mod revision;
 pub mod script_dir;
 pub mod startup;

@@ -14,6 +14,7 @@ mod import_alembic;
 mod lease;
 mod migrate;
 mod offline_check;
+mod pyproject_config;
 mod python_package;
 mod recipes;
 mod sqlite;

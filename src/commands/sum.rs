@@ -10,6 +10,17 @@ use crate::output::Format;
 use crate::sum::{self, Entry};
 
 impl Ctx<'_, '_> {
+    /// Which config file was used, for `-v` output.
+    pub(crate) fn config_used(&self) -> String {
+        match &self.config.file {
+            Some(p) if crate::pyproject::is_pyproject(p) => {
+                format!("Using config from {} [tool.dapp]", p.display())
+            }
+            Some(p) => format!("Using config from {}", p.display()),
+            None => "No config file: defaults, environment and flags".to_owned(),
+        }
+    }
+
     /// Each revision's manifest entry, as it is on disk now.
     fn sum_entries(&self, g: &RevisionGraph) -> Result<Vec<Entry>, Error> {
         let mut out = Vec::with_capacity(g.len());
@@ -103,6 +114,7 @@ impl Ctx<'_, '_> {
                 "findings": findings,
                 "sum_file": manifest.as_ref().map(|_| path.display().to_string()),
                 "unlisted": unlisted,
+                "config_file": self.config.file,
             })),
             Format::Text => {
                 let mut s = String::new();
