@@ -1,8 +1,10 @@
 //! The Python packaging: the `dapp-migrate` wheel built by maturin from `pyproject.toml`,
 //! installed into a fresh venv, and the `flask dapp` command of `python/flask-dapp`.
 //!
-//! The wheel is built with the profile the tests were built with, into the same target
-//! folder, so cargo finds the binary up to date and only maturin's packaging runs.
+//! The wheel is built with the `wheel-test` profile (Cargo.toml): dev settings without debug
+//! info, in its own folder under the target folder. Sharing the test build's folder would not
+//! save the compile — `cargo test` unifies dev-dependency features, so maturin's plain build
+//! differs and relinks `target/debug/dapp` under the feet of the tests running it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,19 +16,13 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `(target folder, cargo profile)` of the `dapp` the tests run.
-fn target_and_profile() -> (PathBuf, String) {
+/// The target folder of the `dapp` the tests run.
+fn target_dir() -> PathBuf {
     let exe = Path::new(env!("CARGO_BIN_EXE_dapp"));
-    let dir = exe.parent().expect("profile folder");
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("profile name");
-    let profile = if name == "debug" { "dev" } else { name };
-    (
-        dir.parent().expect("target folder").to_path_buf(),
-        profile.to_owned(),
-    )
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target folder")
+        .to_path_buf()
 }
 
 #[track_caller]
@@ -46,11 +42,11 @@ fn run(c: &mut Command) -> String {
 fn wheel() -> &'static Path {
     static WHEEL: OnceLock<PathBuf> = OnceLock::new();
     WHEEL.get_or_init(|| {
-        let (target, profile) = target_and_profile();
+        let target = target_dir();
         let out = target.join(format!("wheels-test.{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         run(python::cmd("maturin")
-            .args(["build", "--locked", "--profile", &profile, "--out"])
+            .args(["build", "--locked", "--profile", "wheel-test", "--out"])
             .arg(&out)
             .current_dir(repo())
             .env("CARGO_TARGET_DIR", &target));
@@ -69,8 +65,7 @@ fn wheel() -> &'static Path {
 
 /// A new, empty venv under the target folder; its `bin/`.
 fn fresh_venv(name: &str) -> PathBuf {
-    let (target, _) = target_and_profile();
-    let dir = target.join(format!("{name}.{}", std::process::id()));
+    let dir = target_dir().join(format!("{name}.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     run(Command::new("python3").args(["-m", "venv"]).arg(&dir));
     dir
