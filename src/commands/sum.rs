@@ -130,8 +130,13 @@ impl Ctx<'_, '_> {
                 }
                 if findings.is_empty() {
                     s.push_str(&format!(
-                        "No problems found: {} revision file(s) parse, one head{}.\n",
+                        "No problems found: {} revision file(s) parse, {}{}.\n",
                         g.len(),
+                        if g.is_empty() {
+                            "no head yet"
+                        } else {
+                            "one head"
+                        },
                         if manifest.is_some() {
                             format!(", every revision in {} unchanged", sum::FILE_NAME)
                         } else {
