@@ -382,6 +382,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
 
     fn write_new(&mut self, g: &RevisionGraph, new: NewRevision) -> Result<(), Error> {
         let path = self.scripts().write_revision(&new)?;
+        self.sum_record_new(new.id.as_str(), &path);
         match self.format {
             Format::Json => self.json(&serde_json::json!({ "revision": new.id.as_str(), "path": path.display().to_string() })),
             Format::Text => {

@@ -143,3 +143,79 @@ fn check_offline_refuses_a_revision_file_that_does_not_parse_with_exit_2() {
         .code(2)
         .stderr_has("b2_bad.sql");
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git")
+}
+
+#[test]
+fn migrate_and_merge_record_their_revision_in_an_existing_sum_file() {
+    let p = hashed(&["a1", "b2"]);
+    p.run_offline(&["db", "migrate", "-m", "next", "--rev-id", "c3"])
+        .ok()
+        .stderr_has("Recorded c3 in");
+    assert!(sum_text(&p).contains("\nc3 "), "{}", sum_text(&p));
+    let r = p.run_offline(&["db", "check", "--offline"]);
+    r.ok();
+    assert!(!r.stdout.contains("Not in dapp.sum yet"), "{}", r.stdout);
+    p.run_offline(&[
+        "db", "migrate", "-m", "side", "--rev-id", "d4", "--head", "b2", "--splice",
+    ])
+    .ok();
+    p.run_offline(&["db", "merge", "-m", "join", "--rev-id", "e5", "heads"])
+        .ok();
+    assert!(sum_text(&p).contains("\ne5 "), "{}", sum_text(&p));
+    p.run_offline(&["db", "check", "--offline"]).ok();
+    // Only the new line is added: an edit made before is still reported.
+    let f = p.versions().join("a1_rev_a1.sql");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, text + "\n-- edited\n").unwrap();
+    p.run_offline(&["db", "migrate", "-m", "more", "--rev-id", "f6"])
+        .ok();
+    p.run_offline(&["db", "check", "--offline"])
+        .code(1)
+        .stdout_has("revision a1 (a1_rev_a1.sql) was edited");
+}
+
+#[test]
+fn revisions_added_on_two_git_branches_conflict_in_the_sum_file() {
+    let p = hashed(&["a1", "b2"]);
+    let dir = p.path();
+    assert!(git(dir, &["init", "-q", "-b", "main"]).status.success());
+    assert!(git(dir, &["add", "-A"]).status.success());
+    assert!(git(dir, &["commit", "-q", "-m", "base"]).status.success());
+    assert!(git(dir, &["checkout", "-q", "-b", "feature"])
+        .status
+        .success());
+    p.run_offline(&["db", "migrate", "-m", "feature", "--rev-id", "c3"])
+        .ok();
+    assert!(git(dir, &["add", "-A"]).status.success());
+    assert!(git(dir, &["commit", "-q", "-m", "c3"]).status.success());
+    assert!(git(dir, &["checkout", "-q", "main"]).status.success());
+    p.run_offline(&["db", "migrate", "-m", "main", "--rev-id", "d4"])
+        .ok();
+    assert!(git(dir, &["add", "-A"]).status.success());
+    assert!(git(dir, &["commit", "-q", "-m", "d4"]).status.success());
+    let merge = git(dir, &["merge", "-q", "feature"]);
+    assert!(
+        !merge.status.success(),
+        "the merge should conflict: {merge:?}"
+    );
+    let out = String::from_utf8_lossy(&merge.stdout);
+    assert!(out.contains("migrations/dapp.sum"), "{out}");
+    p.run_offline(&["db", "check", "--offline"])
+        .code(1)
+        .stdout_has("merge-conflict markers")
+        .stdout_has("2 heads: c3, d4");
+    // Settled: merge the heads, record, and the check passes.
+    p.run_offline(&["db", "merge", "-m", "join", "--rev-id", "e5", "heads"])
+        .ok()
+        .stderr_has("dapp.sum not updated");
+    p.run_offline(&["db", "hash"]).ok();
+    p.run_offline(&["db", "check", "--offline"]).ok();
+}

@@ -2,6 +2,7 @@
 //! and the checks that need no database.
 
 use std::fs;
+use std::path::Path;
 
 use super::Ctx;
 use crate::error::Error;
@@ -43,6 +44,45 @@ impl Ctx<'_, '_> {
             });
         }
         Ok(out)
+    }
+
+    /// After `migrate` or `merge` wrote a revision: when `dapp.sum` exists, add its line (the
+    /// other lines stay as recorded), so two branches that add revisions conflict in it. A
+    /// manifest that cannot be updated is left alone, with a warning.
+    pub(crate) fn sum_record_new(&mut self, id: &str, file: &Path) {
+        let path = self.scripts().location.join(sum::FILE_NAME);
+        let Ok(text) = fs::read_to_string(&path) else {
+            return;
+        };
+        let updated = sum::parse(&path.display().to_string(), &text)
+            .map_err(|e| e.to_string())
+            .and_then(|m| {
+                if !m.conflict_lines.is_empty() {
+                    return Err(format!("{} has merge-conflict markers", path.display()));
+                }
+                let new_text = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+                let mut entries: Vec<Entry> =
+                    m.entries.into_iter().filter(|e| e.revision != id).collect();
+                entries.push(Entry {
+                    revision: id.to_owned(),
+                    sha256: crate::revision::checksum(&String::from_utf8_lossy(&new_text)),
+                    file: file
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                });
+                let tmp = path.with_extension("sum.tmp");
+                fs::write(&tmp, sum::render(entries))
+                    .and_then(|()| fs::rename(&tmp, &path))
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            });
+        match updated {
+            Ok(()) => self.log(&format!("INFO  [dapp] Recorded {id} in {}", path.display())),
+            Err(e) => self.log(&format!(
+                "WARNING [dapp] {} not updated ({e}); run `dapp db hash` once the history is settled",
+                sum::FILE_NAME
+            )),
+        }
     }
 
     pub(crate) fn hash(&mut self) -> Result<(), Error> {
