@@ -220,5 +220,19 @@ fn flask_dapp_upgrade_migrates_the_apps_database_and_its_binds() {
     );
     let o = flask(&["dapp", "upgrade", "zzzz"]).output().expect("flask");
     assert_eq!(o.status.code(), Some(2), "{o:?}");
+
+    // A relative SQLite URL is where Flask-SQLAlchemy opens it: the instance folder.
+    p.write(
+        "app.py",
+        "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\napp = Flask(__name__)\napp.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///app.db'\ndb = SQLAlchemy(app)\n",
+    );
+    run(&mut flask(&["dapp", "upgrade"]));
+    let file = p.path().join("instance/app.db");
+    assert!(file.is_file(), "no {}", file.display());
+    assert!(!p.path().join("app.db").exists());
+    let url = format!("sqlite:///{}", file.display());
+    p.run_offline(&["db", "--database-url", &url, "current"])
+        .ok()
+        .stdout_has("b2 (head)");
     let _ = std::fs::remove_dir_all(&venv);
 }

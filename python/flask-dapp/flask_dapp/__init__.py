@@ -24,8 +24,36 @@ def _url(value, where):
     if value is None:
         raise click.UsageError(f"{where} has no URL")
     if hasattr(value, "render_as_string"):
-        return value.render_as_string(hide_password=False)
-    return str(value)
+        value = value.render_as_string(hide_password=False)
+    return _absolute_sqlite(str(value))
+
+
+def _sqlite_base(_app):
+    """Where Flask-SQLAlchemy puts a relative SQLite path: the instance folder (3.x, which
+    creates it), else the app's root (2.x)."""
+    try:
+        from importlib.metadata import version
+
+        major = int(version("flask-sqlalchemy").split(".")[0])
+    except Exception:  # not installed, or an odd version: the current behaviour
+        major = 3
+    if major >= 3:
+        os.makedirs(current_app.instance_path, exist_ok=True)
+        return current_app.instance_path
+    return current_app.root_path
+
+
+def _absolute_sqlite(url):
+    """`sqlite:///rel.db` as the app opens it: dapp reads a relative path from the working
+    directory, Flask-SQLAlchemy from the instance folder."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith("sqlite:////"):
+        return url
+    rest = url[len(prefix):]
+    path, sep, query = rest.partition("?")
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return url
+    return prefix + os.path.join(_sqlite_base(current_app), path) + sep + query
 
 
 def _databases(config):
