@@ -269,24 +269,9 @@ impl Config {
             })?),
             None => None,
         };
-        if let (Some(p), Some(t)) = (&file, &text) {
+        if let (Some(p), Some(t)) = (&file, &mut text) {
             if crate::pyproject::is_pyproject(p) {
-                let section = crate::pyproject::dapp_section(t).map_err(|(line, reason)| {
-                    ConfigError::Syntax {
-                        path: p.clone(),
-                        line,
-                        reason,
-                    }
-                })?;
-                text =
-                    Some(
-                        section.ok_or_else(|| ConfigError::Read {
-                            path: p.clone(),
-                            reason:
-                                "it has no [tool.dapp] table; add one, or name dapp-migrate.toml"
-                                    .into(),
-                        })?,
-                    );
+                *t = crate::pyproject::config_text(p, t)?;
             }
         }
         resolve(file.as_deref(), text.as_deref(), o, env, cwd)

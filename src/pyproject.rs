@@ -4,12 +4,29 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::ConfigError;
+
 /// The Python project file's name.
 pub const FILE_NAME: &str = "pyproject.toml";
 
 /// Whether `path` names a `pyproject.toml`.
 pub fn is_pyproject(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == FILE_NAME)
+}
+
+/// The `[tool.dapp]` table of the pyproject.toml at `path`, as config text for
+/// [`crate::config::resolve`] (see [`dapp_section`]).
+pub fn config_text(path: &Path, text: &str) -> Result<String, ConfigError> {
+    dapp_section(text)
+        .map_err(|(line, reason)| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        })?
+        .ok_or_else(|| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: "it has no [tool.dapp] table; add one, or name dapp-migrate.toml".into(),
+        })
 }
 
 /// The config file for `cwd`: in the nearest folder holding `config_name` or a
