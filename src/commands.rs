@@ -326,7 +326,10 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 self.outln(&format!("Generating {} ...  done", p.display()))?;
             }
         }
-        let cfg = root.join(crate::script_dir::CONFIG_FILE);
+        let cfg = match &self.config.file {
+            Some(f) if crate::pyproject::is_pyproject(f) => f.clone(),
+            _ => root.join(crate::script_dir::CONFIG_FILE),
+        };
         self.outln(&format!(
             "Please edit configuration/connection settings in {} before proceeding.",
             cfg.display()

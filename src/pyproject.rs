@@ -29,6 +29,13 @@ pub fn config_text(path: &Path, text: &str) -> Result<String, ConfigError> {
         })
 }
 
+/// Whether `dir` holds a pyproject.toml with a `[tool.dapp]` table.
+pub fn configures_dapp(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(FILE_NAME))
+        .ok()
+        .is_some_and(|t| matches!(dapp_section(&t), Ok(Some(_))))
+}
+
 /// The config file for `cwd`: in the nearest folder holding `config_name` or a
 /// `pyproject.toml` with `[tool.dapp]`, the former.
 pub fn discover(cwd: &Path, config_name: &str) -> Option<PathBuf> {

@@ -94,3 +94,20 @@ fn pyproject_tool_dapp_errors_name_the_files_line() {
         .code(2)
         .stderr_has("no [tool.dapp] table");
 }
+
+#[test]
+fn init_beside_tool_dapp_writes_no_dapp_migrate_toml() {
+    let p = Project::new();
+    std::fs::remove_dir_all(p.path().join("migrations")).unwrap();
+    p.write(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\n\n[tool.dapp]\nscript_location = \"db/sql\"\n",
+    );
+    p.run_offline(&["db", "init"])
+        .ok()
+        .stdout_has("pyproject.toml before proceeding");
+    assert!(p.path().join("db/sql/versions").is_dir());
+    assert!(!p.path().join("dapp-migrate.toml").exists());
+    p.run_offline(&["db", "migrate", "-m", "first"]).ok();
+    p.run_offline(&["db", "check", "--offline"]).ok();
+}
