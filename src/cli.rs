@@ -250,6 +250,12 @@ Examples:
     /// or the files have several heads
     Check(CheckArgs),
 
+    /// Write migrations/dapp.sum: the SHA-256 of each revision file, for `check --offline`
+    #[command(after_help = "\
+Commit dapp.sum with the revisions. `dapp db check --offline` then fails when a revision it
+lists was edited or removed; a merge conflict in it means two branches changed history at once.")]
+    Hash,
+
     /// Compare recorded checksums with the files, revision by revision
     Verify(VerifyArgs),
     /// Container entrypoint: wait for the database, migrate under the lock, then exec CMD
@@ -388,6 +394,10 @@ pub struct CurrentArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// No database: the files parse, there is one head, and no revision listed in
+    /// migrations/dapp.sum was edited or removed (for CI and pre-commit)
+    #[arg(long, conflicts_with = "all")]
+    pub offline: bool,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }

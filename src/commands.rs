@@ -20,9 +20,10 @@ use crate::script_dir::ScriptDir;
 use crate::target::{Range, Symbol, Target, TargetOrRange};
 
 mod fleet;
-mod habits;
 mod graph;
+mod habits;
 mod import;
+mod sum;
 
 use crate::fleet::Action;
 
@@ -98,6 +99,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         }
         DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
         DbCommand::Check(a) if a.fleet.all => ctx.fleet(Action::Check, "heads", &a.fleet),
+        DbCommand::Check(a) if a.offline => ctx.check_offline(),
+        DbCommand::Hash => ctx.hash(),
         DbCommand::Check(_) => ctx.block_on(|c| Box::pin(c.check())),
         DbCommand::Verify(a) => ctx.block_on(|c| Box::pin(c.verify(a.accept.clone()))),
         DbCommand::Startup(a) => ctx.startup(a),
@@ -346,7 +349,10 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 self.outln(&format!("Generating {} ...  done", p.display()))?;
             }
         }
-        let cfg = root.join(crate::script_dir::CONFIG_FILE);
+        let cfg = match &self.config.file {
+            Some(f) if crate::pyproject::is_pyproject(f) => f.clone(),
+            _ => root.join(crate::script_dir::CONFIG_FILE),
+        };
         self.outln(&format!(
             "Please edit configuration/connection settings in {} before proceeding.",
             cfg.display()
@@ -402,6 +408,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
 
     fn write_new(&mut self, g: &RevisionGraph, new: NewRevision) -> Result<(), Error> {
         let path = self.scripts().write_revision(&new)?;
+        self.sum_record_new(new.id.as_str(), &path);
         match self.format {
             Format::Json => self.json(&serde_json::json!({ "revision": new.id.as_str(), "path": path.display().to_string() })),
             Format::Text => {
@@ -729,12 +736,14 @@ impl<'a, 'io> Ctx<'a, 'io> {
                         "revision": g.node(*r).id(),
                         "below": g.ids(above),
                     })).collect::<Vec<_>>(),
+                    "config_file": self.config.file,
                 });
                 self.json(&v)?;
             }
             Format::Text => {
                 let mut s = String::new();
                 if verbose {
+                    self.log(&format!("INFO  [dapp.config] {}", self.config_used()));
                     s.push_str(&format!("Current revision(s) for {}:\n", url.redacted()));
                 }
                 for i in shown {

@@ -265,18 +265,21 @@ impl Config {
                 }
                 Some(p)
             }
-            None => cwd
-                .ancestors()
-                .map(|d| d.join(FILE_NAME))
-                .find(|p| p.is_file()),
+            // `[tool.dapp]` in a pyproject.toml counts too; `dapp-migrate.toml` wins in one folder.
+            None => crate::pyproject::discover(cwd, FILE_NAME),
         };
-        let text = match &file {
+        let mut text = match &file {
             Some(p) => Some(std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
                 path: p.clone(),
                 reason: e.to_string(),
             })?),
             None => None,
         };
+        if let (Some(p), Some(t)) = (&file, &mut text) {
+            if crate::pyproject::is_pyproject(p) {
+                *t = crate::pyproject::config_text(p, t)?;
+            }
+        }
         resolve(file.as_deref(), text.as_deref(), o, env, cwd)
     }
 

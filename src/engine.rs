@@ -474,7 +474,12 @@ impl<'g, B: Backend> Engine<'g, B> {
                     .batch(&crate::backend::lease::create_sql(&t))
                     .await
                 {
-                    if !matches!(e.code.as_deref(), Some("23505") | Some("42P07")) {
+                    // 23505 and 42710: the loser of the race on the table's row type
+                    // (`pg_type`), which CREATE TABLE IF NOT EXISTS does not cover.
+                    if !matches!(
+                        e.code.as_deref(),
+                        Some("23505") | Some("42P07") | Some("42710")
+                    ) {
                         return Err(e);
                     }
                 }

@@ -23,11 +23,13 @@ pub mod interrupt;
 pub mod offline;
 pub mod output;
 pub mod plan;
+pub mod pyproject;
 pub mod revision;
 pub mod script_dir;
 pub mod shell;
 pub mod startup;
 pub mod statements;
+pub mod sum;
 pub mod target;
 
 #[cfg(test)]

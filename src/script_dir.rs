@@ -327,7 +327,8 @@ impl ScriptDir {
         })?;
         created.push(tmpl);
         let cfg = project_root.join(CONFIG_FILE);
-        if !cfg.exists() {
+        // `[tool.dapp]` in the folder's pyproject.toml is the config already.
+        if !cfg.exists() && !crate::pyproject::configures_dapp(project_root) {
             let text = CONFIG_TEMPLATE.replace(
                 "script_location = \"migrations\"",
                 &format!("script_location = \"{config_location}\""),

@@ -2,7 +2,7 @@
 
 use crate::support::{Project, TestDb};
 
-const COMMANDS: [&str; 19] = [
+const COMMANDS: [&str; 20] = [
     "init",
     "migrate",
     "merge",
@@ -17,6 +17,7 @@ const COMMANDS: [&str; 19] = [
     "edit",
     "check",
     "verify",
+    "hash",
     "revision",
     "startup",
     "import-alembic",
