@@ -29,11 +29,11 @@ pub struct Cli {
         long,
         global = true,
         value_enum,
-        default_value_t = crate::color::When::Auto,
+        default_value_t = crate::output::color::When::Auto,
         value_name = "WHEN",
         hide_possible_values = true
     )]
-    pub color: crate::color::When,
+    pub color: crate::output::color::When,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,11 +1,11 @@
 //! The top-level error: one variant per layer, and the exit code of each, decided in one place.
 
 use crate::config::ConfigError;
+use crate::core::graph::ResolveError;
+use crate::core::plan::PlanError;
+use crate::core::target::TargetError;
 use crate::engine::EngineError;
-use crate::graph::ResolveError;
-use crate::plan::PlanError;
 use crate::script_dir::ScriptError;
-use crate::target::TargetError;
 
 /// Exit status for success.
 pub const EXIT_OK: i32 = 0;

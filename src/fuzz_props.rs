@@ -6,8 +6,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use crate::revision::Revision;
-use crate::target::{Target, TargetOrRange};
+use crate::core::revision::Revision;
+use crate::core::target::{Target, TargetOrRange};
 
 /// Text shaped like a revision file: header lines, markers and SQL, in any order and mix.
 fn revision_like() -> impl Strategy<Value = String> {

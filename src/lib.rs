@@ -1,36 +1,20 @@
 //! dapp-migrate: Alembic-compatible SQL migrations for PostgreSQL.
 //!
-//! The pure core (`revision`, `graph`, `target`, `plan`, `offline`, `check`, `statements`)
-//! knows nothing of files, databases or terminals; `script_dir` and `config` read files,
-//! `engine` and `backend` talk to the database, and `cli`, `commands` and `output` face the
-//! user.
+//! Rooms: `core` is pure (revisions, graph, targets, plans, statements, checks) and knows
+//! nothing of files, databases or terminals; `script_dir` and `config` read files; `engine`
+//! (run policy) and `backend` (drivers) talk to the database; `cli`, `commands` and `output`
+//! face the user.
 
 pub mod backend;
-pub mod check;
 pub mod cli;
-pub mod color;
 pub mod commands;
 pub mod config;
-pub mod database_url;
+pub mod core;
 pub mod engine;
 pub mod error;
-pub mod fleet;
-pub mod graph;
-pub mod graph_draw;
-pub mod graph_export;
-pub mod import_alembic;
-pub mod interrupt;
-pub mod offline;
 pub mod output;
-pub mod plan;
-pub mod pyproject;
-pub mod revision;
 pub mod script_dir;
 pub mod shell;
-pub mod startup;
-pub mod statements;
-pub mod sum;
-pub mod target;
 
 #[cfg(test)]
 mod fuzz_props;
@@ -53,7 +37,7 @@ pub fn main_with(
         use std::io::IsTerminal;
         std::io::stderr().is_terminal()
     };
-    let when = color::from_args(&args);
+    let when = output::color::from_args(&args);
     let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(args.clone())) {
         Ok(c) => c,
         Err(e) => {
@@ -62,7 +46,7 @@ pub fn main_with(
                 write!(out, "{e}")
             } else {
                 let note = env_note(&e, &args, env).unwrap_or_default();
-                if color::enabled(when, env, stderr_tty) {
+                if output::color::enabled(when, env, stderr_tty) {
                     write!(err, "{}{note}", e.render().ansi())
                 } else {
                     write!(err, "{e}{note}")
@@ -71,7 +55,7 @@ pub fn main_with(
             return code;
         }
     };
-    let color_err = color::enabled(cli.color, env, stderr_tty);
+    let color_err = output::color::enabled(cli.color, env, stderr_tty);
     match &cli.command {
         cli::TopCommand::Completions(a) => return extras_exit(shell::completions(a.shell, out)),
         cli::TopCommand::Man => return extras_exit(shell::man(out)),
@@ -85,7 +69,7 @@ pub fn main_with(
         Ok(()) => error::EXIT_OK,
         Err(e) => {
             let code = e.exit_code();
-            let msg = database_url::redact(&e.to_string());
+            let msg = crate::core::database_url::redact(&e.to_string());
             if matches!(e, error::Error::Startup { .. }) {
                 return code;
             }
@@ -93,7 +77,7 @@ pub fn main_with(
                 let _ = writeln!(
                     io.err,
                     "{} {msg}",
-                    color::paint(color_err, "1;31", "FAILED:")
+                    output::color::paint(color_err, "1;31", "FAILED:")
                 );
             }
             if json && !matches!(e, error::Error::Findings(_)) {

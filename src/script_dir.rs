@@ -9,8 +9,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::graph::{GraphError, RevisionGraph};
-use crate::revision::{self, NewRevision, Revision, RevisionError};
+use crate::core::graph::{GraphError, RevisionGraph};
+use crate::core::revision::{self, NewRevision, Revision, RevisionError};
 
 /// The config file written by `init`.
 pub const CONFIG_TEMPLATE: &str = include_str!("../templates/dapp-migrate.toml");
@@ -328,7 +328,7 @@ impl ScriptDir {
         created.push(tmpl);
         let cfg = project_root.join(CONFIG_FILE);
         // `[tool.dapp]` in the folder's pyproject.toml is the config already.
-        if !cfg.exists() && !crate::pyproject::configures_dapp(project_root) {
+        if !cfg.exists() && !crate::config::pyproject::configures_dapp(project_root) {
             let text = CONFIG_TEMPLATE.replace(
                 "script_location = \"migrations\"",
                 &format!("script_location = \"{config_location}\""),
@@ -356,7 +356,7 @@ pub fn refuse_transaction_control(rev: &Revision) -> Result<(), ScriptError> {
         return Ok(());
     }
     for section in std::iter::once(&rev.upgrade).chain(rev.downgrade.as_ref()) {
-        if let Some(tc) = crate::statements::transaction_control(&section.sql) {
+        if let Some(tc) = crate::core::statements::transaction_control(&section.sql) {
             let (line, _) = section.file_position(tc.offset + 1);
             return Err(ScriptError::TransactionControl {
                 path: rev.path.clone(),

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::graph::RevisionGraph;
-use crate::revision::{Revision, RevisionId, SqlSection};
+use crate::core::graph::RevisionGraph;
+use crate::core::revision::{Revision, RevisionId, SqlSection};
 
 /// A revision with the given parents, dependencies and labels; message = "msg <id>".
 pub fn rev(id: &str, down: &[&str], deps: &[&str], labels: &[&str]) -> Revision {

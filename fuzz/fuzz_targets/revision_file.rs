@@ -7,9 +7,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("versions/fuzz.sql");
-    match dapp_migrate::revision::Revision::parse_bytes(path, data) {
+    match dapp_migrate::core::revision::Revision::parse_bytes(path, data) {
         Ok(r) => {
-            let again = dapp_migrate::revision::Revision::parse_bytes(path, data)
+            let again = dapp_migrate::core::revision::Revision::parse_bytes(path, data)
                 .expect("an accepted file parses again");
             assert_eq!(r.id, again.id);
         }

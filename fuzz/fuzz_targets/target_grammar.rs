@@ -3,7 +3,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-use dapp_migrate::target::{Target, TargetOrRange};
+use dapp_migrate::core::target::{Target, TargetOrRange};
 
 fuzz_target!(|text: &str| {
     if let Ok(t) = text.parse::<Target>() {

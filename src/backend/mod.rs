@@ -1,6 +1,6 @@
 //! What the engine needs from a database, as a small trait, and the names it works with.
 //!
-//! The engine (`engine.rs`) owns the policy — when to lock, what to re-read, what to do on
+//! The engine (`engine/`) owns the policy — when to lock, what to re-read, what to do on
 //! failure; a backend only carries out primitives, each in as few round trips as it can.
 
 pub mod lease;

@@ -69,7 +69,7 @@ pub fn session_config(
     let mut cfg = tokio_postgres::Config::from_str(url).map_err(|e| {
         BackendError::msg(format!(
             "invalid database URL: {}",
-            crate::database_url::redact(&e.to_string())
+            crate::core::database_url::redact(&e.to_string())
         ))
     })?;
     cfg.application_name(APPLICATION_NAME);
@@ -186,7 +186,7 @@ impl Postgres {
             }
             other => BackendError {
                 connection_lost: true,
-                ..BackendError::msg(crate::database_url::redact(&other.to_string()))
+                ..BackendError::msg(crate::core::database_url::redact(&other.to_string()))
             },
         })?;
         Ok(Postgres {

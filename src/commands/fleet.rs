@@ -1,14 +1,14 @@
 //! `upgrade --all`, `downgrade --all`, `stamp --all`, `current --all`, `check --all`: the
-//! fleet runner in `crate::fleet`, with a line per target as it finishes and the summary table
+//! fleet runner in `crate::engine::fleet`, with a line per target as it finishes and the summary table
 //! at the end.
 
 use super::{block_on, Ctx};
 use crate::cli::FleetArgs;
+use crate::core::plan;
+use crate::core::target::{Symbol, Target};
+use crate::engine::fleet::{self, Action, Fleet, Outcome, Status};
 use crate::error::Error;
-use crate::fleet::{self, Action, Fleet, Outcome, Status};
 use crate::output::Format;
-use crate::plan;
-use crate::target::{Symbol, Target};
 
 impl Ctx<'_, '_> {
     pub(crate) fn fleet(
@@ -57,14 +57,14 @@ impl Ctx<'_, '_> {
     /// start-up log lines.
     pub(crate) fn run_fleet(
         &mut self,
-        g: &crate::graph::RevisionGraph,
+        g: &crate::core::graph::RevisionGraph,
         action: Action,
         planner: &dyn Fn(&[usize]) -> Result<plan::Plan, plan::PlanError>,
         jobs: usize,
         fail_fast: bool,
-        startup_log: Option<&crate::startup::Log>,
+        startup_log: Option<&crate::commands::startup::Log>,
     ) -> Result<Vec<Outcome>, Error> {
-        use crate::startup::Level;
+        use crate::commands::startup::Level;
         let fleet = Fleet::new(&self.config, jobs)?;
         let base = self.engine_options(action.allows_unknown_rows());
         let tenants = self.config.tenant_schemas.clone();

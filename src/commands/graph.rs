@@ -2,11 +2,11 @@
 
 use super::Ctx;
 use crate::cli::GraphFormat;
+use crate::core::graph::{BitSet, RevisionGraph};
+use crate::core::plan;
+use crate::core::target::{Range, Symbol};
 use crate::error::Error;
-use crate::graph::{BitSet, RevisionGraph};
 use crate::output::Format;
-use crate::plan;
-use crate::target::{Range, Symbol};
 
 fn marks(g: &RevisionGraph, current: &[usize]) -> BitSet {
     let mut b = BitSet::new(g.len());
@@ -46,7 +46,7 @@ impl Ctx<'_, '_> {
             .as_deref()
             .filter(|_| indicate_current)
             .map(|c| marks(&g, c));
-        let text = crate::graph_draw::draw(&g, &revs, shown.as_ref(), self.color);
+        let text = crate::core::graph_draw::draw(&g, &revs, shown.as_ref(), self.color);
         self.out(&text)
     }
 
@@ -71,8 +71,10 @@ impl Ctx<'_, '_> {
         };
         let order = plan::history(&g, None, &[])?;
         let text = match format {
-            GraphFormat::Dot => crate::graph_export::dot(&g, &order, current.as_ref()),
-            GraphFormat::Mermaid => crate::graph_export::mermaid(&g, &order, current.as_ref()),
+            GraphFormat::Dot => crate::core::graph_export::dot(&g, &order, current.as_ref()),
+            GraphFormat::Mermaid => {
+                crate::core::graph_export::mermaid(&g, &order, current.as_ref())
+            }
         };
         self.out(&text)
     }

@@ -9,8 +9,8 @@ use std::process::Command;
 
 use super::Ctx;
 use crate::cli::ImportAlembicArgs;
+use crate::core::import_alembic::{self, PyRevision, Section, Way};
 use crate::error::Error;
-use crate::import_alembic::{self, PyRevision, Section, Way};
 
 impl Ctx<'_, '_> {
     pub(crate) fn import_alembic(&mut self, a: ImportAlembicArgs) -> Result<(), Error> {
@@ -129,7 +129,7 @@ impl Ctx<'_, '_> {
             let up = ups.get(&r.id).cloned().unwrap_or_else(|| not_imported(r));
             let text = import_alembic::render(r, &up, downs.get(&r.id));
             let path = target.join(import_alembic::target_name(r));
-            crate::revision::Revision::parse(&path, &text)
+            crate::core::revision::Revision::parse(&path, &text)
                 .map_err(crate::script_dir::ScriptError::from)?;
             files.push((path, text));
         }
@@ -138,7 +138,7 @@ impl Ctx<'_, '_> {
         if !scripts.location.join("script.sql.tmpl").exists() {
             let _ = fs::write(
                 scripts.location.join("script.sql.tmpl"),
-                crate::revision::DEFAULT_TEMPLATE,
+                crate::core::revision::DEFAULT_TEMPLATE,
             );
         }
         for p in &replaced {
@@ -228,7 +228,7 @@ fn existing_sql(target: &Path, revs: &[PyRevision]) -> BTreeMap<String, Vec<Path
             .unwrap_or_default();
         let declared = fs::read_to_string(&path)
             .ok()
-            .and_then(|t| crate::revision::Revision::parse(&path, &t).ok())
+            .and_then(|t| crate::core::revision::Revision::parse(&path, &t).ok())
             .map(|r| r.id.as_str().to_owned());
         for r in revs {
             if declared.as_deref() == Some(r.id.as_str())

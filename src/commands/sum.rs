@@ -5,16 +5,16 @@ use std::fs;
 use std::path::Path;
 
 use super::Ctx;
+use crate::core::graph::RevisionGraph;
+use crate::core::sum::{self, Entry};
 use crate::error::Error;
-use crate::graph::RevisionGraph;
 use crate::output::Format;
-use crate::sum::{self, Entry};
 
 impl Ctx<'_, '_> {
     /// Which config file was used, for `-v` output.
     pub(crate) fn config_used(&self) -> String {
         match &self.config.file {
-            Some(p) if crate::pyproject::is_pyproject(p) => {
+            Some(p) if crate::config::pyproject::is_pyproject(p) => {
                 format!("Using config from {} [tool.dapp]", p.display())
             }
             Some(p) => format!("Using config from {}", p.display()),
@@ -39,7 +39,7 @@ impl Ctx<'_, '_> {
                 .unwrap_or_default();
             out.push(Entry {
                 revision: n.id().to_owned(),
-                sha256: crate::revision::checksum(&String::from_utf8_lossy(&bytes)),
+                sha256: crate::core::revision::checksum(&String::from_utf8_lossy(&bytes)),
                 file,
             });
         }
@@ -65,7 +65,7 @@ impl Ctx<'_, '_> {
                     m.entries.into_iter().filter(|e| e.revision != id).collect();
                 entries.push(Entry {
                     revision: id.to_owned(),
-                    sha256: crate::revision::checksum(&String::from_utf8_lossy(&new_text)),
+                    sha256: crate::core::revision::checksum(&String::from_utf8_lossy(&new_text)),
                     file: file
                         .file_name()
                         .map(|f| f.to_string_lossy().into_owned())
@@ -120,7 +120,7 @@ impl Ctx<'_, '_> {
         let mut findings = Vec::new();
         if g.heads().len() > 1 {
             let heads = g.ids(g.heads());
-            findings.push(crate::check::Finding {
+            findings.push(crate::core::check::Finding {
                 kind: "multiple_heads",
                 message: format!(
                     "the revision files have {} heads: {}; revisions were added on parallel branches without a merge; join them with `dapp db merge -m \"merge heads\" heads`",

@@ -752,7 +752,7 @@ fn render_line(template: &str, new: &NewRevision) -> String {
 }
 
 /// The template used when a project has none of its own.
-pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/script.sql.tmpl");
+pub const DEFAULT_TEMPLATE: &str = include_str!("../../templates/script.sql.tmpl");
 
 #[cfg(test)]
 mod tests {

@@ -1,3 +1,6 @@
+//! The engine room: run policy (lock, state, apply, history), fleets and interrupts; may import
+//! core and backend, never commands, output or config.
+//!
 //! Runs a plan against a database: the lock, reading state, applying steps, recording history.
 //!
 //! The one place that decides how a run touches the database, for every command that writes
@@ -16,10 +19,13 @@ use crate::backend::{
     last_run, quote_ident, quote_literal, Backend, BackendError, Dialect, HistoryRow, LockHolder,
     Tables, FAILURE_MARK,
 };
-use crate::graph::RevisionGraph;
-use crate::plan::{Direction, Plan, PlanError, RowOp, Step, StepKind};
-use crate::revision::{self, SqlSection};
-use crate::statements;
+use crate::core::graph::RevisionGraph;
+use crate::core::plan::{Direction, Plan, PlanError, RowOp, Step, StepKind};
+use crate::core::revision::{self, SqlSection};
+use crate::core::statements;
+
+pub mod fleet;
+pub mod interrupt;
 
 /// A run that failed. Exit status 1 unless it is a planning error found under the lock.
 #[derive(Debug, thiserror::Error)]
@@ -416,15 +422,15 @@ impl<'g, B: Backend> Engine<'g, B> {
         let mut sql = String::from("BEGIN;\n");
         let mut heads = rows.clone();
         if applied {
-            let plan = crate::plan::stamp(
+            let plan = crate::core::plan::stamp(
                 self.graph,
                 &current,
-                &[crate::target::Target::revision(&id)],
+                &[crate::core::target::Target::revision(&id)],
                 false,
             )?;
             for st in &plan.steps {
                 let _ = self.row_sql(&st.ops, &mut sql);
-                crate::plan::apply_ops(&mut heads, &st.ops);
+                crate::core::plan::apply_ops(&mut heads, &st.ops);
             }
             let step = Step {
                 kind: StepKind::Migrate {
@@ -1259,7 +1265,7 @@ struct Rows {
 impl Rows {
     /// Moves the heads by a step's ops; `written` says the ops were also sent to the database.
     fn apply(&mut self, ops: &[RowOp], written: bool) {
-        crate::plan::apply_ops(&mut self.heads, ops);
+        crate::core::plan::apply_ops(&mut self.heads, ops);
         if written {
             self.stored = self.heads.clone();
         }

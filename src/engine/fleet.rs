@@ -17,10 +17,10 @@ use serde::Serialize;
 use crate::backend::postgres::{pool, ConnectOptions, Postgres};
 use crate::backend::{quote_literal, Backend, Tables};
 use crate::config::{check_identifier, Config, TenantSchemas};
-use crate::database_url::DatabaseUrl;
+use crate::core::database_url::DatabaseUrl;
+use crate::core::graph::RevisionGraph;
+use crate::core::plan::{Plan, PlanError};
 use crate::engine::{Engine, EngineError, EngineOptions};
-use crate::graph::RevisionGraph;
-use crate::plan::{Plan, PlanError};
 
 /// One database, or one tenant schema in a database.
 #[derive(Debug, Clone)]
@@ -299,7 +299,7 @@ impl Fleet {
                 EngineError::Step { step, source, .. } => format!("{step}: {source}"),
                 other => other.to_string(),
             };
-            out.error = Some(crate::database_url::redact(&text.replace('\n', " ")));
+            out.error = Some(crate::core::database_url::redact(&text.replace('\n', " ")));
         }
         out
     }
@@ -350,7 +350,7 @@ impl Fleet {
                 if action == Action::Check {
                     let history = e.history().await?;
                     // Pending revisions are already `behind`; anything else is a failure.
-                    let findings: Vec<_> = crate::check::findings(g, &rows, &history)
+                    let findings: Vec<_> = crate::core::check::findings(g, &rows, &history)
                         .into_iter()
                         .filter(|f| !(pending > 0 && f.kind == PENDING))
                         .collect();

@@ -11,18 +11,18 @@
 //! they cancel the running statement on the server, so the transaction rolls back, and then end it.
 
 use crate::engine::for_people;
-use crate::interrupt::{signalled, Signal};
+use crate::engine::interrupt::{signalled, Signal};
 use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
 use crate::cli::{LogFormat, StartupArgs};
 use crate::commands::Ctx;
+use crate::core::graph::RevisionGraph;
+use crate::core::plan;
+use crate::core::target::Target;
 use crate::engine::{Engine, Event};
 use crate::error::{Error, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use crate::graph::RevisionGraph;
-use crate::plan;
-use crate::target::Target;
 
 pub const ENV_AUTO_MIGRATE: &str = "AUTO_MIGRATE";
 pub const ENV_FAIL_ON_ERROR: &str = "AUTO_MIGRATE_FAIL_ON_ERROR";
@@ -355,7 +355,8 @@ impl Ctx<'_, '_> {
             &format!("Environment: {env_name}"),
             serde_json::json!({"environment": env_name}),
         );
-        let urls: Vec<crate::database_url::DatabaseUrl> = if self.config.databases.is_empty() {
+        let urls: Vec<crate::core::database_url::DatabaseUrl> = if self.config.databases.is_empty()
+        {
             match self.config.database_url() {
                 Ok(u) => vec![u],
                 Err(e) => {
@@ -370,7 +371,7 @@ impl Ctx<'_, '_> {
                 .config
                 .databases
                 .iter()
-                .map(|u| crate::database_url::DatabaseUrl::parse(u))
+                .map(|u| crate::core::database_url::DatabaseUrl::parse(u))
                 .collect::<Result<Vec<_>, _>>()
             {
                 Ok(v) => v,
@@ -422,7 +423,7 @@ impl Ctx<'_, '_> {
             loop {
                 let outcomes = match self.run_fleet(
                     &g,
-                    crate::fleet::Action::Current,
+                    crate::engine::fleet::Action::Current,
                     &planner,
                     jobs,
                     false,
@@ -438,7 +439,7 @@ impl Ctx<'_, '_> {
                 };
                 let behind: Vec<&str> = outcomes
                     .iter()
-                    .filter(|o| o.status != crate::fleet::Status::UpToDate)
+                    .filter(|o| o.status != crate::engine::fleet::Status::UpToDate)
                     .map(|o| o.target.as_str())
                     .collect();
                 if behind.is_empty() {
@@ -473,7 +474,7 @@ impl Ctx<'_, '_> {
         );
         let outcomes = match self.run_fleet(
             &g,
-            crate::fleet::Action::Upgrade,
+            crate::engine::fleet::Action::Upgrade,
             &planner,
             jobs,
             fleet.fail_fast,
@@ -492,12 +493,12 @@ impl Ctx<'_, '_> {
             .filter(|o| {
                 matches!(
                     o.status,
-                    crate::fleet::Status::Failed | crate::fleet::Status::Skipped
+                    crate::engine::fleet::Status::Failed | crate::engine::fleet::Status::Skipped
                 )
             })
             .map(|o| o.target.as_str())
             .collect();
-        let tally = crate::fleet::tally(&outcomes);
+        let tally = crate::engine::fleet::tally(&outcomes);
         if !failed.is_empty() {
             return Ending::Failed {
                 message: format!(
@@ -524,7 +525,7 @@ impl Ctx<'_, '_> {
         &mut self,
         log: &Log,
         deadline: Instant,
-        url: &crate::database_url::DatabaseUrl,
+        url: &crate::core::database_url::DatabaseUrl,
     ) -> Result<crate::backend::AnyBackend, Error> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1u32;
@@ -648,8 +649,13 @@ impl Ctx<'_, '_> {
                 serde_json::json!({"revision": revision}),
             ),
         };
-        let result =
-            crate::interrupt::watch(engine.run(&planner, &mut on), &cancel, &migrating, sig).await;
+        let result = crate::engine::interrupt::watch(
+            engine.run(&planner, &mut on),
+            &cancel,
+            &migrating,
+            sig,
+        )
+        .await;
         if let Some(b) = beat {
             b.abort();
         }

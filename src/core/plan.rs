@@ -6,8 +6,8 @@
 //! each are Alembic's (`RevisionMap._collect_*_revisions`, `_topological_sort`,
 //! `HeadMaintainer`); where Alembic picks by Python set order this picks by file load order.
 
-use crate::graph::{BitSet, Edges, Pos, ResolveError, RevisionGraph, Scratch};
-use crate::target::{Range, Symbol, Target};
+use crate::core::graph::{BitSet, Edges, Pos, ResolveError, RevisionGraph, Scratch};
+use crate::core::target::{Range, Symbol, Target};
 
 /// Why a plan cannot be made. Every variant is bad input: nothing has run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@
 //! and is tested in the planner's tests.
 
 use super::*;
-use crate::target::Target;
+use crate::core::target::Target;
 use crate::testing::graph;
 
 fn resolve(g: &RevisionGraph, text: &str) -> Result<Vec<String>, ResolveError> {

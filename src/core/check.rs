@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use crate::backend::Dialect;
 use crate::backend::{quote_literal, HistoryRow, Tables};
-use crate::graph::{Edges, RevisionGraph};
-use crate::plan;
-use crate::revision;
-use crate::target::Target;
+use crate::core::graph::{Edges, RevisionGraph};
+use crate::core::plan;
+use crate::core::revision;
+use crate::core::target::Target;
 
 /// One problem `check` reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

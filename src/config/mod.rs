@@ -1,3 +1,6 @@
+//! The config room: the file, the environment and flags resolved into one `Config`; may import
+//! core, never backend, engine, commands or output.
+//!
 //! One resolved `Config` from `dapp-migrate.toml`, the environment and command-line flags.
 //!
 //! Precedence: flag > environment > file > default (the database URL: `--database-url` >
@@ -12,7 +15,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::database_url::{DatabaseUrl, UrlError};
+use crate::core::database_url::{DatabaseUrl, UrlError};
+
+pub mod pyproject;
 
 /// The config file's name.
 pub const FILE_NAME: &str = "dapp-migrate.toml";
@@ -200,7 +205,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = match &self.url {
             UrlSetting::Unset => "unset".to_owned(),
-            UrlSetting::Given { value, .. } => crate::database_url::redact(value),
+            UrlSetting::Given { value, .. } => crate::core::database_url::redact(value),
             UrlSetting::Undefined(e) => e.to_string(),
         };
         f.debug_struct("Config")
@@ -222,7 +227,7 @@ impl fmt::Debug for Config {
                 &self
                     .databases
                     .iter()
-                    .map(|u| crate::database_url::redact(u))
+                    .map(|u| crate::core::database_url::redact(u))
                     .collect::<Vec<_>>(),
             )
             .field("tenant_schemas", &self.tenant_schemas)
@@ -266,7 +271,7 @@ impl Config {
                 Some(p)
             }
             // `[tool.dapp]` in a pyproject.toml counts too; `dapp-migrate.toml` wins in one folder.
-            None => crate::pyproject::discover(cwd, FILE_NAME),
+            None => crate::config::pyproject::discover(cwd, FILE_NAME),
         };
         let mut text = match &file {
             Some(p) => Some(std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
@@ -276,8 +281,8 @@ impl Config {
             None => None,
         };
         if let (Some(p), Some(t)) = (&file, &mut text) {
-            if crate::pyproject::is_pyproject(p) {
-                *t = crate::pyproject::config_text(p, t)?;
+            if crate::config::pyproject::is_pyproject(p) {
+                *t = crate::config::pyproject::config_text(p, t)?;
             }
         }
         resolve(file.as_deref(), text.as_deref(), o, env, cwd)

@@ -1,3 +1,6 @@
+//! The commands room: one function per `dapp db` command, the glue that may import every other
+//! room (config, core, engine, backend, output); nothing imports it but `lib.rs`.
+//!
 //! One function per `dapp db` command: load the config and the files, plan, run the engine,
 //! render. The glue between the pure core, the database and the terminal.
 
@@ -10,14 +13,14 @@ use crate::backend::AnyBackend;
 use crate::backend::{Backend, Tables};
 use crate::cli::{Cli, DbCommand, GlobalOpts, TopCommand};
 use crate::config::{Config, Overrides};
+use crate::core::graph::{BitSet, RevisionGraph};
+use crate::core::plan::{self, Plan};
+use crate::core::revision::{self, NewRevision, RevisionId};
+use crate::core::target::{Range, Symbol, Target, TargetOrRange};
 use crate::engine::{Engine, EngineError, EngineOptions, Event, RunReport};
 use crate::error::Error;
-use crate::graph::{BitSet, RevisionGraph};
 use crate::output::{self, Format};
-use crate::plan::{self, Plan};
-use crate::revision::{self, NewRevision, RevisionId};
 use crate::script_dir::ScriptDir;
-use crate::target::{Range, Symbol, Target, TargetOrRange};
 
 mod fleet;
 mod graph;
@@ -25,7 +28,9 @@ mod habits;
 mod import;
 mod sum;
 
-use crate::fleet::Action;
+use crate::engine::fleet::Action;
+
+pub mod startup;
 
 /// Where output goes: stdout for results, stderr for logs and errors.
 pub struct Io<'a> {
@@ -41,7 +46,7 @@ pub struct Invocation<'a> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error> {
-    let color = crate::color::enabled(cli.color, inv.env, {
+    let color = crate::output::color::enabled(cli.color, inv.env, {
         use std::io::IsTerminal;
         std::io::stdout().is_terminal()
     });
@@ -222,7 +227,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     /// Connects to `url` with this run's session settings.
     pub(crate) async fn connect_url_within(
         &self,
-        url: &crate::database_url::DatabaseUrl,
+        url: &crate::core::database_url::DatabaseUrl,
         timeout: Duration,
     ) -> Result<AnyBackend, Error> {
         let failed = |source| {
@@ -299,7 +304,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     }
 
     pub(crate) fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {
-        let (search_path, tenant_query) = crate::fleet::tenant_search_path(&self.config);
+        let (search_path, tenant_query) = crate::engine::fleet::tenant_search_path(&self.config);
         EngineOptions {
             tables: self.tables(),
             lock_wait: self.config.lock_wait,
@@ -350,7 +355,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             }
         }
         let cfg = match &self.config.file {
-            Some(f) if crate::pyproject::is_pyproject(f) => f.clone(),
+            Some(f) if crate::config::pyproject::is_pyproject(f) => f.clone(),
             _ => root.join(crate::script_dir::CONFIG_FILE),
         };
         self.outln(&format!(
@@ -423,7 +428,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let id = self.new_id(&g, a.rev_id.as_deref())?;
         let head: Target = a.head.parse()?;
         let heads = match g.resolve_target(&head) {
-            Err(crate::graph::ResolveError::MultipleHeads { heads, .. }) if head.branch.is_none() => {
+            Err(crate::core::graph::ResolveError::MultipleHeads { heads, .. }) if head.branch.is_none() => {
                 return Err(Error::Usage(format!(
                     "Multiple heads are present; please specify the head revision on which the new revision should be based (--head), or perform a merge (dapp db merge -m \"merge heads\" {}). Heads: {}",
                     heads.join(" "),
@@ -807,7 +812,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             let history = e.history().await?;
             Ok::<_, Error>((rows, history))
         })?;
-        let stored = crate::check::stored_revisions(&g, &rows, &history);
+        let stored = crate::core::check::stored_revisions(&g, &rows, &history);
         if stored.is_empty() {
             return Ok(g);
         }
@@ -853,7 +858,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             };
             let p = plan::stamp(&g, &current, &targets, false)?;
             let text = self.offline_search_path()
-                + &crate::offline::render(
+                + &crate::core::offline::render(
                     &g,
                     &p,
                     &self.tables(),
@@ -903,7 +908,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             MoveKind::Down => plan::downgrade(g, &current, &upper)?,
         };
         let text = self.offline_search_path()
-            + &crate::offline::render(
+            + &crate::core::offline::render(
                 g,
                 &p,
                 &self.tables(),
@@ -918,7 +923,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     /// schema first on the `search_path`, as `--all` does. A tenant query cannot run offline:
     /// then a warning says what to add.
     fn offline_search_path(&mut self) -> String {
-        match crate::fleet::tenant_search_path(&self.config) {
+        match crate::engine::fleet::tenant_search_path(&self.config) {
             (Some(schema), _) => format!(
                 "SET search_path TO {}, public;\n\n",
                 crate::backend::quote_ident(&schema)
@@ -969,7 +974,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             let mut reporter = Reporter::new(&mut *self.io.err, format);
             let cancel = e.backend().canceller();
             let migrating = std::cell::Cell::new(false);
-            let sig = crate::interrupt::signalled();
+            let sig = crate::engine::interrupt::signalled();
             tokio::pin!(sig);
             let report = {
                 let mut on = |ev: Event<'_>| {
@@ -978,7 +983,8 @@ impl<'a, 'io> Ctx<'a, 'io> {
                     }
                     reporter.event(ev)
                 };
-                crate::interrupt::watch(e.run(planner, &mut on), &cancel, &migrating, sig).await
+                crate::engine::interrupt::watch(e.run(planner, &mut on), &cancel, &migrating, sig)
+                    .await
             };
             if let Some(b) = beat {
                 b.abort();
@@ -1052,12 +1058,14 @@ impl<'a, 'io> Ctx<'a, 'io> {
             let cancel = e.backend().canceller();
             // One short batch under the lock: a signal cancels it rather than dropping it.
             let migrating = std::cell::Cell::new(true);
-            let sig = crate::interrupt::signalled();
+            let sig = crate::engine::interrupt::signalled();
             tokio::pin!(sig);
             let run = e.resolve(rev, applied, &mut on);
-            Ok(crate::interrupt::watch(run, &cancel, &migrating, sig)
-                .await
-                .map_err(interrupted)??)
+            Ok(
+                crate::engine::interrupt::watch(run, &cancel, &migrating, sig)
+                    .await
+                    .map_err(interrupted)??,
+            )
         })?;
         self.log(&format!(
             "INFO  [dapp] Revision {} recorded as {}; version table: {}",
@@ -1082,7 +1090,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let mut e = Engine::new(pg, &g, self.engine_options(true));
         let rows = e.rows().await?.unwrap_or_default();
         let history = e.history().await?;
-        let findings = crate::check::findings(&g, &rows, &history);
+        let findings = crate::core::check::findings(&g, &rows, &history);
         match self.format {
             Format::Json => {
                 self.json(&serde_json::json!({ "ok": findings.is_empty(), "findings": findings }))
@@ -1109,7 +1117,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
     }
 
     async fn verify(&mut self, accept: Vec<String>) -> Result<(), Error> {
-        use crate::check::AcceptArg;
+        use crate::core::check::AcceptArg;
         let g = self.graph()?;
         let mut args = Vec::new();
         for a in &accept {
@@ -1123,7 +1131,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         if !args.is_empty() {
             let rows = e.rows().await?.unwrap_or_default();
             let history = e.history().await?;
-            let choice = crate::check::acceptance(&g, &rows, &history, &args);
+            let choice = crate::core::check::acceptance(&g, &rows, &history, &args);
             if !choice.not_applied.is_empty() {
                 let ids = g.ids(&choice.not_applied).join(", ");
                 return Err(Error::Usage(format!(
@@ -1148,7 +1156,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
                 self.log("INFO  [dapp] Recorded nothing: nothing to accept");
             } else {
                 let dialect = e.backend().dialect();
-                let sql = crate::check::accept_sql(
+                let sql = crate::core::check::accept_sql(
                     &g,
                     &choice.record,
                     &self.tables(),
@@ -1172,7 +1180,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
         }
         let rows = e.rows().await?.unwrap_or_default();
         let history = e.history().await?;
-        let table = crate::check::verify_rows(&g, &rows, &history);
+        let table = crate::core::check::verify_rows(&g, &rows, &history);
         let bad = table
             .iter()
             .filter(|r| !matches!(r.status, "ok" | "pending" | "unverified"))
@@ -1221,7 +1229,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
 }
 
 /// A command that writes, stopped by a signal (see `interrupt`): exit 130 or 143.
-fn interrupted<T>(stopped: crate::interrupt::Interrupted<Result<T, EngineError>>) -> Error {
+fn interrupted<T>(stopped: crate::engine::interrupt::Interrupted<Result<T, EngineError>>) -> Error {
     Error::Interrupted {
         message: stopped.describe(),
         code: stopped.signal.code,

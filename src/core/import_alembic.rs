@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::revision::{self, RevisionId};
+use crate::core::revision::{self, RevisionId};
 
 /// What is wrong with a Python revision or an offline script.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -525,7 +525,7 @@ def upgrade() -> None:
             transactional: true,
         };
         let text = render(&py, &up, Some(&down));
-        let r = crate::revision::Revision::parse(Path::new("v/x.sql"), &text).unwrap();
+        let r = crate::core::revision::Revision::parse(Path::new("v/x.sql"), &text).unwrap();
         assert_eq!(r.id.as_str(), "1975ea83b712");
         assert_eq!(r.down_revisions.len(), 2);
         assert_eq!(r.depends_on, ["lib1"]);

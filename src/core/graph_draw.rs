@@ -13,7 +13,7 @@
 //! (`depends on …`), as drawing it would cross unrelated branches. The cost is linear in rows
 //! times the width: the 10,000 revisions of `bench/graph.sh` take about 6 ms (release build).
 
-use crate::graph::{BitSet, RevisionGraph};
+use crate::core::graph::{BitSet, RevisionGraph};
 
 /// Colours of the lanes, in turn (ANSI: red, green, yellow, blue, magenta, cyan), as git does.
 const PALETTE: [u8; 6] = [31, 32, 33, 34, 35, 36];
@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn colour_only_when_asked() {
         let g = testing::example();
-        let order = crate::plan::history(&g, None, &[]).unwrap();
+        let order = crate::core::plan::history(&g, None, &[]).unwrap();
         assert!(!draw(&g, &order, None, false).contains('\x1b'));
         assert!(draw(&g, &order, None, true).contains("\x1b[33m"));
     }
@@ -412,7 +412,7 @@ mod tests {
             ("bb02", &[], &[], &[]),
             ("cc03", &["bb02"], &["aa01"], &[]),
         ]);
-        let order = crate::plan::history(&g, None, &[]).unwrap();
+        let order = crate::core::plan::history(&g, None, &[]).unwrap();
         let d = draw(&g, &order, None, false);
         let line = d.lines().find(|l| l.contains("cc03")).unwrap();
         assert!(line.ends_with("msg cc03 [depends on aa01]"), "{d}");
@@ -423,7 +423,7 @@ mod tests {
     #[test]
     fn current_and_head_are_marked() {
         let g = testing::chain(&["aa01", "bb02", "cc03"]);
-        let order = crate::plan::history(&g, None, &[]).unwrap();
+        let order = crate::core::plan::history(&g, None, &[]).unwrap();
         let mut cur = BitSet::new(g.len());
         cur.insert(g.index_of("bb02").unwrap());
         insta::assert_snapshot!(draw(&g, &order, Some(&cur), false), @r"
@@ -436,7 +436,7 @@ mod tests {
     #[test]
     fn example_graph_drawing() {
         let g = testing::example();
-        let order = crate::plan::history(&g, None, &[]).unwrap();
+        let order = crate::core::plan::history(&g, None, &[]).unwrap();
         insta::assert_snapshot!(draw(&g, &order, None, false), @r"
         * 7b0000000009 (left, right) (head) msg 7b0000000009
         * 6a0000000008 (left, right) msg 6a0000000008

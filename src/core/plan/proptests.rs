@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 
 use super::*;
-use crate::revision::Revision;
+use crate::core::revision::Revision;
 use crate::testing::rev;
 
 /// A random acyclic graph: revision `i` may only point at revisions created before it.

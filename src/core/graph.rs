@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::revision::Revision;
-use crate::target::{Symbol, Target};
+use crate::core::revision::Revision;
+use crate::core::target::{Symbol, Target};
 
 /// A problem with the revision files as a whole, found before any command acts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

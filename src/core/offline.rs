@@ -6,9 +6,9 @@
 //! `autocommit_block` does: `COMMIT;`, its statements, `BEGIN;`.
 
 use crate::backend::{Dialect, Tables};
-use crate::graph::RevisionGraph;
-use crate::plan::{Direction, Plan, RowOp, StepKind};
-use crate::statements;
+use crate::core::graph::RevisionGraph;
+use crate::core::plan::{Direction, Plan, RowOp, StepKind};
+use crate::core::statements;
 
 /// Renders the plan. `start_empty` says the version table holds no rows when the script begins
 /// (the script then creates it). On SQLite the script has Alembic's SQLite shape: no
@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn upgrade_from_base_matches_alembic_bytes() {
         let g = chain(&["1a0000000001", "2b0000000002"]);
-        let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
+        let plan = crate::core::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
         let sql = render(&g, &plan, &tables(), false, true, Dialect::Postgres);
         assert_eq!(
             sql,
@@ -146,7 +146,7 @@ UPDATE alembic_version SET version_num='2b0000000002' WHERE alembic_version.vers
         // `alembic upgrade head --sql` with a sqlite:// URL (Alembic 1.20): no transaction
         // lines, and RETURNING without the table's name.
         let g = chain(&["a1", "a2"]);
-        let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
+        let plan = crate::core::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
         let sql = render(&g, &plan, &tables(), false, true, Dialect::Sqlite);
         assert_eq!(
             sql,
@@ -164,7 +164,7 @@ UPDATE alembic_version SET version_num='a2' WHERE alembic_version.version_num = 
     #[test]
     fn per_migration_wraps_each_step() {
         let g = chain(&["a1", "a2"]);
-        let plan = crate::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
+        let plan = crate::core::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
         let sql = render(&g, &plan, &tables(), true, true, Dialect::Postgres);
         assert_eq!(sql.matches("BEGIN;").count(), 2);
         assert_eq!(sql.matches("COMMIT;").count(), 2);

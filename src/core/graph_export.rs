@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use crate::graph::{BitSet, RevisionGraph};
+use crate::core::graph::{BitSet, RevisionGraph};
 
 fn heads_current(g: &RevisionGraph, i: usize, current: Option<&BitSet>) -> (bool, bool) {
     (g.node(i).is_head(), current.is_some_and(|c| c.contains(i)))
@@ -171,7 +171,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn order(g: &RevisionGraph) -> Vec<usize> {
-        crate::plan::history(g, None, &[]).unwrap()
+        crate::core::plan::history(g, None, &[]).unwrap()
     }
 
     /// A parser for the subset of the dot language [`dot`] writes: returns the node ids and the

@@ -1,12 +1,17 @@
+//! The output room: text and JSON rendering, and colour; may import core, never backend, engine
+//! or commands.
+//!
 //! Rendering what users read: Alembic-shaped text lines and `--format json`.
 //!
-//! Pure formatting: these functions return strings and JSON values; `commands.rs` decides where
+//! Pure formatting: these functions return strings and JSON values; `commands/` decides where
 //! they go. The text shapes are Alembic's (`Revision._head_only`, `log_entry`, the `branches`
 //! command), so scripts that grep Alembic's output keep working.
 
 use serde::Serialize;
 
-use crate::graph::{BitSet, RevisionGraph};
+use crate::core::graph::{BitSet, RevisionGraph};
+
+pub mod color;
 
 /// Output format chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -11,14 +11,14 @@
 //! <revision id> <sha256 of the file's text> <file name in versions/>
 //! ```
 //!
-//! Revision lines are sorted by id (byte order). A file's hash is [`crate::revision::checksum`]
+//! Revision lines are sorted by id (byte order). A file's hash is [`crate::core::revision::checksum`]
 //! of its whole text: CRLF and a leading BOM do not count. The `total` line changes whenever
 //! any revision line does, so two branches that both add or change revisions always conflict
 //! on it when merged.
 
 use serde::Serialize;
 
-use crate::check::Finding;
+use crate::core::check::Finding;
 
 /// The manifest's file name, in the script folder (beside `versions/`).
 pub const FILE_NAME: &str = "dapp.sum";
@@ -67,7 +67,10 @@ pub struct Manifest {
 pub fn render(mut entries: Vec<Entry>) -> String {
     entries.sort_by(|a, b| a.revision.cmp(&b.revision));
     let body = body(&entries);
-    format!("{HEADER}total {}\n{body}", crate::revision::checksum(&body))
+    format!(
+        "{HEADER}total {}\n{body}",
+        crate::core::revision::checksum(&body)
+    )
 }
 
 fn body(entries: &[Entry]) -> String {
@@ -85,7 +88,7 @@ fn is_hex64(s: &str) -> bool {
 /// Parses a manifest; `path` names it in errors. Conflict markers are collected, not refused:
 /// they are what `check --offline` reports.
 pub fn parse(path: &str, text: &str) -> Result<Manifest, SumError> {
-    let text = crate::revision::normalize(text);
+    let text = crate::core::revision::normalize(text);
     let mut total = None;
     let mut entries: Vec<Entry> = Vec::new();
     let mut seen = std::collections::HashMap::new();
@@ -118,7 +121,9 @@ pub fn parse(path: &str, text: &str) -> Result<Manifest, SumError> {
         let Some(file) = rest.filter(|f| !f.is_empty()) else {
             return Err(bad());
         };
-        if crate::revision::check_word(a, crate::revision::MAX_ID_LEN).is_err() || !is_hex64(b) {
+        if crate::core::revision::check_word(a, crate::core::revision::MAX_ID_LEN).is_err()
+            || !is_hex64(b)
+        {
             return Err(bad());
         }
         if let Some(&first) = seen.get(a) {
@@ -176,7 +181,7 @@ pub fn compare(m: &Manifest, current: &[Entry]) -> (Vec<Finding>, Vec<String>) {
     } else {
         let mut sorted = m.entries.clone();
         sorted.sort_by(|a, b| a.revision.cmp(&b.revision));
-        if crate::revision::checksum(&body(&sorted)) != m.total {
+        if crate::core::revision::checksum(&body(&sorted)) != m.total {
             out.push(Finding {
                 kind: "sum_total_mismatch",
                 message: format!(
@@ -239,7 +244,7 @@ mod tests {
     fn e(id: &str, text: &str) -> Entry {
         Entry {
             revision: id.into(),
-            sha256: crate::revision::checksum(text),
+            sha256: crate::core::revision::checksum(text),
             file: format!("{id}_x.sql"),
         }
     }
