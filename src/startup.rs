@@ -158,6 +158,21 @@ enum Ending {
     },
 }
 
+/// How `startup --all` ends when the fleet run returns an error: a signal stops the start-up
+/// (CMD is not started, whatever `AUTO_MIGRATE_FAIL_ON_ERROR` says), anything else fails it.
+fn fleet_ending(e: Error) -> Ending {
+    match e {
+        Error::Interrupted { code, .. } => Ending::Interrupted {
+            name: if code == 130 { "SIGINT" } else { "SIGTERM" },
+            code,
+        },
+        e => Ending::Failed {
+            code: e.exit_code(),
+            message: e.to_string(),
+        },
+    }
+}
+
 impl Ctx<'_, '_> {
     /// `dapp db startup`.
     pub(crate) fn startup(&mut self, args: StartupArgs) -> Result<(), Error> {
@@ -429,12 +444,7 @@ impl Ctx<'_, '_> {
                     None,
                 ) {
                     Ok(o) => o,
-                    Err(e) => {
-                        return Ending::Failed {
-                            code: e.exit_code(),
-                            message: e.to_string(),
-                        }
-                    }
+                    Err(e) => return fleet_ending(e),
                 };
                 let behind: Vec<&str> = outcomes
                     .iter()
@@ -480,12 +490,7 @@ impl Ctx<'_, '_> {
             Some(log),
         ) {
             Ok(o) => o,
-            Err(e) => {
-                return Ending::Failed {
-                    code: e.exit_code(),
-                    message: e.to_string(),
-                }
-            }
+            Err(e) => return fleet_ending(e),
         };
         let failed: Vec<&str> = outcomes
             .iter()
