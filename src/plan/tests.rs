@@ -614,6 +614,29 @@ fn stamp_two_revisions_below_one_head_writes_both_rows() {
 }
 
 #[test]
+fn stamp_of_two_revisions_leaves_the_row_of_the_other_branch_in_place() {
+    let g = audit_graph();
+    // At 6b7f and 54d3: `stamp b1ab 54d3` moves 6b7f's row up to b1ab; 54d3's row, on a
+    // branch b1ab does not touch, stays (Alembic moves both rows into one, losing 54d3).
+    for targets in [
+        &["b1ab00000002", "54d300000003"][..],
+        &["54d300000003", "b1ab00000002"][..],
+    ] {
+        let p = stamp_from(&g, &["6b7f00000001", "54d300000003"], targets).unwrap();
+        assert_eq!(
+            sorted(p.heads_after.clone()),
+            ["54d300000003", "b1ab00000002"],
+            "{targets:?}"
+        );
+        assert_eq!(p.steps.len(), 1);
+        assert_eq!(
+            p.steps[0].short_log(),
+            "stamp_revision 6b7f00000001 -> b1ab00000002"
+        );
+    }
+}
+
+#[test]
 fn stamp_of_revisions_below_one_another_is_refused() {
     let g = audit_graph();
     for (cur, targets) in [
