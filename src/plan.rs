@@ -172,6 +172,9 @@ impl Step {
 
     /// `upgrade a -> b` (Alembic's `short_log`).
     pub fn short_log(&self) -> String {
+        if self.ops == [RowOp::DeleteAll] {
+            return format!("{} --purge: every row deleted", self.name());
+        }
         format!(
             "{} {} -> {}",
             self.name(),

@@ -315,6 +315,12 @@ both_backends! {
         .ok()
         .stderr_has("Running stamp_revision 6b7f00000001 -> b1ab00000002");
     assert_eq!(db.versions(), ["54d300000003", "b1ab00000002"]);
+    // --purge says what its first step does, not a move from nothing to nothing.
+    let r = p.run(db, &["db", "stamp", "--purge", "heads"]);
+    r.ok()
+        .stderr_has("Running stamp_revision --purge: every row deleted");
+    assert!(!r.stderr.contains("stamp_revision  -> \n"), "{}", r.stderr);
+    assert_eq!(db.versions(), ["post0001"]);
     }
 }
 

@@ -500,6 +500,19 @@ fn stamp_sequence_matches_alembic_table() {
 }
 
 #[test]
+fn stamp_purge_logs_what_its_first_step_deletes() {
+    let g = audit_graph();
+    let ts = [t("b1ab00000002")];
+    let p = stamp(&g, &idx(&g, &["post0001"]), &ts, true).unwrap();
+    // Not `stamp_revision  -> `, a move from nothing to nothing.
+    assert_eq!(
+        p.steps[0].short_log(),
+        "stamp_revision --purge: every row deleted"
+    );
+    assert_eq!(p.steps[1].short_log(), "stamp_revision  -> b1ab00000002");
+}
+
+#[test]
 fn stamp_refuses_relative_targets() {
     let g = example();
     assert!(matches!(
