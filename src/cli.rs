@@ -508,6 +508,31 @@ pub fn graph_format_as_positional(args: Vec<std::ffi::OsString>) -> Vec<std::ffi
     out
 }
 
+/// `dapp db graph` asked for JSON on the command line (`--format json`, global `--format` as it
+/// stands): it writes a diagram, so this is refused with the diagram languages rather than
+/// answered with a Mermaid diagram and exit 0. `DAPP_FORMAT=json`, set for the other commands,
+/// is left alone.
+pub fn refuse_graph_json(cli: Cli, args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    let TopCommand::Db(db) = &cli.command else {
+        return Ok(cli);
+    };
+    if !matches!(db.command, DbCommand::Graph(_)) {
+        return Ok(cli);
+    }
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json");
+    if !json {
+        return Ok(cli);
+    }
+    use clap::CommandFactory;
+    Err(Cli::command().error(
+        clap::error::ErrorKind::InvalidValue,
+        "`dapp db graph` writes a diagram, not JSON: use `--format dot` or `--format mermaid`",
+    ))
+}
+
 /// Languages `dapp db graph` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {

@@ -1,6 +1,6 @@
 //! `history --graph` and `graph --format dot|mermaid`: the revision graph drawn.
 
-use crate::support::{Project, TestDb};
+use crate::support::{Project, Run, TestDb};
 
 /// base → a1 → {l1 (label left), r1 → r2 (depends on l1)} → merge m → top.
 fn branched() -> Project {
@@ -64,6 +64,25 @@ fn history_graph_with_json_is_refused() {
     p.run_offline(&["db", "history", "--graph", "--format", "json"])
         .code(2)
         .stderr_has("--graph");
+}
+
+#[test]
+fn graph_format_json_is_refused_naming_the_diagram_languages() {
+    let p = branched();
+    // Asked for JSON on the command line, `graph` does not answer with a diagram and exit 0.
+    for args in [
+        &["db", "graph", "--format", "json"][..],
+        &["db", "graph", "--format=json"],
+    ] {
+        let r = p.run_offline(args);
+        r.code(2).stderr_has("dot").stderr_has("mermaid");
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+    // DAPP_FORMAT=json set for the other commands does not break it.
+    let mut c = p.cmd(&["db", "graph", "--format", "dot"]);
+    c.env("DAPP_FORMAT", "json");
+    let r = Run::from(c.output().expect("run dapp"));
+    r.ok().stdout_has("digraph");
 }
 
 #[test]
