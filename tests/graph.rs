@@ -107,6 +107,17 @@ fn graph_mermaid_without_a_database_has_no_highlight_and_no_error() {
 }
 
 #[test]
+fn graph_in_a_fresh_project_without_database_url_draws_a_plain_diagram() {
+    // `dapp db init` writes `database_url = "${DATABASE_URL}"`: unset, there is no URL, as
+    // for `history` and `heads`, not an error.
+    let p = branched();
+    p.write("dapp-migrate.toml", "database_url = \"${DATABASE_URL}\"\n");
+    let r = p.run_offline(&["db", "graph", "--format", "dot"]);
+    r.ok().stdout_has("digraph migrations {");
+    assert!(!r.stdout.contains("fillcolor"), "{}", r.stdout);
+}
+
+#[test]
 fn graph_dot_highlights_the_database_revisions() {
     let db = TestDb::new("graph_dot_highlights_the_database_revisions");
     let p = branched();
