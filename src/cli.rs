@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::output::Format;
 
-const ABOUT: &str = "Alembic-compatible SQL migrations for PostgreSQL, in one fast binary";
+const ABOUT: &str =
+    "Alembic-compatible SQL migrations for PostgreSQL and SQLite, in one fast binary";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -97,7 +98,7 @@ pub struct GlobalOpts {
     #[arg(short = 'd', long = "directory", global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
 
-    /// Database URL: postgres://, postgresql:// or postgresql+psycopg2://
+    /// Database URL: postgres://, postgresql://, postgresql+psycopg2:// or sqlite:///path.db
     ///
     /// [env: DATABASE_URL, else SQLALCHEMY_DATABASE_URI]
     // Read by the config layer, not by clap, so messages name the variable and not the flag.
@@ -105,7 +106,16 @@ pub struct GlobalOpts {
     pub database_url: Option<String>,
 
     /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text, env = "DAPP_FORMAT")]
+    // hide_env_values: clap would print `[env: DAPP_FORMAT=]` when it is unset, which reads as
+    // set to nothing.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = Format::Text,
+        env = "DAPP_FORMAT",
+        hide_env_values = true
+    )]
     pub format: Format,
 
     /// Name of the version table [default: alembic_version]
