@@ -597,16 +597,13 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("outcome").required(true).args(["applied", "rolled_back"])))]
 pub struct ResolveArgs {
     /// The revision that failed
     #[arg(value_name = "REV")]
     pub revision: String,
     /// You completed what it left undone: record it as applied
-    #[arg(
-        long,
-        conflicts_with = "rolled_back",
-        required_unless_present = "rolled_back"
-    )]
+    #[arg(long)]
     pub applied: bool,
     /// You undid what it did: the next upgrade runs it again
     #[arg(long)]
