@@ -414,6 +414,21 @@ impl Ctx<'_, '_> {
             );
             return Ending::Ready;
         }
+        // The same label as for one database: whether a failure stops the service.
+        self.say(
+            log,
+            Level::Info,
+            &format!(
+                "Auto-migrate: {} (fail on error: {})",
+                if policy.mode == Mode::VerifyOnly {
+                    "verify only; waiting for another instance to migrate"
+                } else {
+                    "on"
+                },
+                policy.fail_on_error
+            ),
+            serde_json::Value::Null,
+        );
         let g = match self.deployable_graph() {
             Ok(g) => g,
             Err(ending) => return ending,

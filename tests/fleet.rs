@@ -194,6 +194,7 @@ fn startup_all_migrates_the_fleet_then_starts_the_service() {
     c.env("AUTO_MIGRATE_FAIL_ON_ERROR", "true");
     let r = Run::from(c.output().expect("run"));
     r.ok()
+        .stdout_has("[Migration] Auto-migrate: on (fail on error: true)")
         .stdout_has("[Migration] Migrating 10 target(s)")
         .stdout_has("[Migration] ✓ Migrations completed successfully");
     assert!(marker.exists());
