@@ -12,7 +12,7 @@ const ABOUT: &str =
 const EXAMPLES: &str = "\
 Examples:
   dapp db init                                  create migrations/ and dapp-migrate.toml
-  dapp db migrate -m \"Add user email column\"     write a new revision file
+  dapp db migrate -m \"Add user email column\"    write a new revision file
   dapp db upgrade                               apply every pending revision
   dapp db downgrade -1                          undo the newest revision
   dapp db current                               show what the database is at
