@@ -6,12 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::output::Format;
 
-const ABOUT: &str = "Alembic-compatible SQL migrations for PostgreSQL, in one fast binary";
+const ABOUT: &str =
+    "Alembic-compatible SQL migrations for PostgreSQL and SQLite, in one fast binary";
 
 const EXAMPLES: &str = "\
 Examples:
   dapp db init                                  create migrations/ and dapp-migrate.toml
-  dapp db migrate -m \"Add user email column\"     write a new revision file
+  dapp db migrate -m \"Add user email column\"    write a new revision file
   dapp db upgrade                               apply every pending revision
   dapp db downgrade -1                          undo the newest revision
   dapp db current                               show what the database is at
@@ -97,7 +98,7 @@ pub struct GlobalOpts {
     #[arg(short = 'd', long = "directory", global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
 
-    /// Database URL: postgres://, postgresql:// or postgresql+psycopg2://
+    /// Database URL: postgres://, postgresql://, postgresql+psycopg2:// or sqlite:///path.db
     ///
     /// [env: DATABASE_URL, else SQLALCHEMY_DATABASE_URI]
     // Read by the config layer, not by clap, so messages name the variable and not the flag.
@@ -105,7 +106,16 @@ pub struct GlobalOpts {
     pub database_url: Option<String>,
 
     /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text, env = "DAPP_FORMAT")]
+    // hide_env_values: clap would print `[env: DAPP_FORMAT=]` when it is unset, which reads as
+    // set to nothing.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = Format::Text,
+        env = "DAPP_FORMAT",
+        hide_env_values = true
+    )]
     pub format: Format,
 
     /// Name of the version table [default: alembic_version]
@@ -508,6 +518,31 @@ pub fn graph_format_as_positional(args: Vec<std::ffi::OsString>) -> Vec<std::ffi
     out
 }
 
+/// `dapp db graph` asked for JSON on the command line (`--format json`, global `--format` as it
+/// stands): it writes a diagram, so this is refused with the diagram languages rather than
+/// answered with a Mermaid diagram and exit 0. `DAPP_FORMAT=json`, set for the other commands,
+/// is left alone.
+pub fn refuse_graph_json(cli: Cli, args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+    let TopCommand::Db(db) = &cli.command else {
+        return Ok(cli);
+    };
+    if !matches!(db.command, DbCommand::Graph(_)) {
+        return Ok(cli);
+    }
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json");
+    if !json {
+        return Ok(cli);
+    }
+    use clap::CommandFactory;
+    Err(Cli::command().error(
+        clap::error::ErrorKind::InvalidValue,
+        "`dapp db graph` writes a diagram, not JSON: use `--format dot` or `--format mermaid`",
+    ))
+}
+
 /// Languages `dapp db graph` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {
@@ -562,16 +597,13 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("outcome").required(true).args(["applied", "rolled_back"])))]
 pub struct ResolveArgs {
     /// The revision that failed
     #[arg(value_name = "REV")]
     pub revision: String,
     /// You completed what it left undone: record it as applied
-    #[arg(
-        long,
-        conflicts_with = "rolled_back",
-        required_unless_present = "rolled_back"
-    )]
+    #[arg(long)]
     pub applied: bool,
     /// You undid what it did: the next upgrade runs it again
     #[arg(long)]

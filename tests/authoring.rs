@@ -30,6 +30,13 @@ fn init_creates_the_folder_template_and_config() {
     assert!(p.path().join("migrations/script.sql.tmpl").is_file());
     let cfg = fs::read_to_string(p.path().join("dapp-migrate.toml")).unwrap();
     assert!(cfg.contains("script_location = \"migrations\""));
+    // Its comments say what the binary does: SQLite URLs, the Flask variable, every --all.
+    assert!(cfg.contains("sqlite:///"), "{cfg}");
+    assert!(cfg.contains("SQLALCHEMY_DATABASE_URI"), "{cfg}");
+    assert!(
+        cfg.contains("upgrade, downgrade, stamp, current, check, startup"),
+        "{cfg}"
+    );
     // A second init refuses, naming what is there.
     p.run_offline(&["db", "init"])
         .code(2)

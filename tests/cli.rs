@@ -61,6 +61,17 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn resolve_without_an_outcome_names_both_flags() {
+    let p = Project::new();
+    p.chain(&["a1"]);
+    // Neither --applied nor --rolled-back: both are offered, not only --applied.
+    p.run_offline(&["db", "resolve", "a1"])
+        .code(2)
+        .stderr_has("--applied")
+        .stderr_has("--rolled-back");
+}
+
+#[test]
 fn flags_after_positional_targets_are_flags_not_targets() {
     let db = TestDb::new("flags_after_targets");
     let p = Project::new();

@@ -194,6 +194,7 @@ fn startup_all_migrates_the_fleet_then_starts_the_service() {
     c.env("AUTO_MIGRATE_FAIL_ON_ERROR", "true");
     let r = Run::from(c.output().expect("run"));
     r.ok()
+        .stdout_has("[Migration] Auto-migrate: on (fail on error: true)")
         .stdout_has("[Migration] Migrating 10 target(s)")
         .stdout_has("[Migration] ✓ Migrations completed successfully");
     assert!(marker.exists());
@@ -578,4 +579,50 @@ fn offline_sql_for_a_tenant_schema_runs_in_that_schema() {
     );
     r.ok();
     assert!(!r.stdout.contains("search_path"), "{}", r.stdout);
+}
+
+#[test]
+fn sigterm_during_upgrade_all_cancels_every_tenant_statement_and_exits_143() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let db = TestDb::new("fleet_signal");
+    schemas(&db, 2);
+    let p = Project::new();
+    p.chain(&["a1"]);
+    p.rev(
+        "a2",
+        &["a1"],
+        "CREATE TABLE t_a2 (id int);\nSELECT pg_sleep(30);",
+        Some("DROP TABLE t_a2;"),
+    );
+    tenant_run(&p, &db, &["db", "upgrade", "--all", "a1"]).ok();
+    let mut c = p.cmd(&["db", "upgrade", "--all"]);
+    c.env("DATABASE_URL", db.sqlalchemy_url());
+    c.env("DAPP_TENANT_SCHEMAS", "tenant\\_%");
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().expect("spawn dapp");
+    let sleeping = "SELECT pid FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active'";
+    let until = Instant::now() + Duration::from_secs(20);
+    while db.rows(sleeping).len() < 2 {
+        assert!(Instant::now() < until, "the tenants never started a2");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let r = Run::from(child.wait_with_output().expect("wait"));
+    r.code(143).stderr_has("SIGTERM received");
+    // Both statements were cancelled before dapp exited: nothing runs, nothing was recorded.
+    assert!(
+        db.rows(sleeping).is_empty(),
+        "a tenant's statement still runs"
+    );
+    assert_eq!(
+        versions_by_schema(&db, 2),
+        ["tenant_001:a1", "tenant_002:a1"]
+    );
+    assert!(!db.table_exists("tenant_001.t_a2") && !db.table_exists("tenant_002.t_a2"));
 }

@@ -1,6 +1,6 @@
 //! `history --graph` and `graph --format dot|mermaid`: the revision graph drawn.
 
-use crate::support::{Project, TestDb};
+use crate::support::{Project, Run, TestDb};
 
 /// base → a1 → {l1 (label left), r1 → r2 (depends on l1)} → merge m → top.
 fn branched() -> Project {
@@ -67,6 +67,25 @@ fn history_graph_with_json_is_refused() {
 }
 
 #[test]
+fn graph_format_json_is_refused_naming_the_diagram_languages() {
+    let p = branched();
+    // Asked for JSON on the command line, `graph` does not answer with a diagram and exit 0.
+    for args in [
+        &["db", "graph", "--format", "json"][..],
+        &["db", "graph", "--format=json"],
+    ] {
+        let r = p.run_offline(args);
+        r.code(2).stderr_has("dot").stderr_has("mermaid");
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+    // DAPP_FORMAT=json set for the other commands does not break it.
+    let mut c = p.cmd(&["db", "graph", "--format", "dot"]);
+    c.env("DAPP_FORMAT", "json");
+    let r = Run::from(c.output().expect("run dapp"));
+    r.ok().stdout_has("digraph");
+}
+
+#[test]
 fn history_graph_marks_the_current_revision() {
     let db = TestDb::new("history_graph_marks_the_current_revision");
     let p = branched();
@@ -85,6 +104,17 @@ fn graph_mermaid_without_a_database_has_no_highlight_and_no_error() {
     r.ok();
     insta::assert_snapshot!("graph_mermaid_branched", r.stdout);
     assert!(!r.stdout.contains("(current)"));
+}
+
+#[test]
+fn graph_in_a_fresh_project_without_database_url_draws_a_plain_diagram() {
+    // `dapp db init` writes `database_url = "${DATABASE_URL}"`: unset, there is no URL, as
+    // for `history` and `heads`, not an error.
+    let p = branched();
+    p.write("dapp-migrate.toml", "database_url = \"${DATABASE_URL}\"\n");
+    let r = p.run_offline(&["db", "graph", "--format", "dot"]);
+    r.ok().stdout_has("digraph migrations {");
+    assert!(!r.stdout.contains("fillcolor"), "{}", r.stdout);
 }
 
 #[test]

@@ -306,6 +306,25 @@ both_backends! {
 }
 
 both_backends! {
+    fn stamp_of_two_revisions_keeps_the_row_of_the_branch_it_does_not_move(db) {
+    let p = audit_project();
+    p.run(db, &["db", "stamp", "6b7f", "54d3"]).ok();
+    assert_eq!(db.versions(), ["54d300000003", "6b7f00000001"]);
+    // 54d3 is named and already there: only 6b7f's row moves up.
+    p.run(db, &["db", "stamp", "b1ab", "54d3"])
+        .ok()
+        .stderr_has("Running stamp_revision 6b7f00000001 -> b1ab00000002");
+    assert_eq!(db.versions(), ["54d300000003", "b1ab00000002"]);
+    // --purge says what its first step does, not a move from nothing to nothing.
+    let r = p.run(db, &["db", "stamp", "--purge", "heads"]);
+    r.ok()
+        .stderr_has("Running stamp_revision --purge: every row deleted");
+    assert!(!r.stderr.contains("stamp_revision  -> \n"), "{}", r.stderr);
+    assert_eq!(db.versions(), ["post0001"]);
+    }
+}
+
+both_backends! {
     fn check_and_verify_find_edits_but_not_line_endings(db) {
     let p = Project::new();
     p.chain(&["a1", "a2"]);

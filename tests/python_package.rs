@@ -236,3 +236,53 @@ fn flask_dapp_upgrade_migrates_the_apps_database_and_its_binds() {
         .stdout_has("b2 (head)");
     let _ = std::fs::remove_dir_all(&venv);
 }
+
+#[test]
+fn flask_dapp_hands_sigterm_to_dapp_which_cancels_its_statement() {
+    // `flask dapp upgrade` as a container's command: a stop (SIGTERM to flask's pid) must reach
+    // dapp, which cancels its statement on the server, rather than end Python and leave dapp
+    // running on, holding the lock.
+    let db = TestDb::new("flask_dapp_sigterm");
+    let p = Project::new();
+    p.chain(&["a1"]);
+    p.rev("a2", &["a1"], "SELECT pg_sleep(30);", Some("SELECT 1;"));
+    p.write(
+        "app.py",
+        &format!(
+            "from flask import Flask\nfrom flask_dapp import dapp\n\napp = Flask(__name__)\napp.config['SQLALCHEMY_DATABASE_URI'] = {:?}\napp.cli.add_command(dapp)\n",
+            db.sqlalchemy_url()
+        ),
+    );
+    let mut c = python::cmd("flask");
+    c.env("PYTHONPATH", repo().join("python/flask-dapp"))
+        .env("DAPP_BIN", env!("CARGO_BIN_EXE_dapp"))
+        .env("FLASK_APP", "app.py")
+        .env_remove("DATABASE_URL")
+        .args(["dapp", "upgrade"])
+        .current_dir(p.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().expect("flask");
+    let sleeping = "SELECT pid FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active'";
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while db.rows(sleeping).is_empty() {
+        assert!(std::time::Instant::now() < until, "a2 never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let o = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{o:?}");
+    assert!(
+        stderr.contains("the running statement was cancelled"),
+        "{stderr}"
+    );
+    assert!(db.rows(sleeping).is_empty(), "dapp's statement still runs");
+    // The run's one transaction rolled back: nothing recorded.
+    assert!(!db.table_exists("alembic_version"));
+}

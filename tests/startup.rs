@@ -577,6 +577,25 @@ fn verify_only_says_at_once_that_the_database_is_ahead_of_the_files() {
 }
 
 #[test]
+fn database_ahead_of_the_files_points_at_the_stored_downgrade_in_every_mode() {
+    let db = TestDb::new("startup_ahead_all_modes");
+    let p = project();
+    p.run(&db, &["db", "upgrade"]).ok();
+    std::fs::remove_file(p.versions().join("a3_rev_a3.sql")).unwrap();
+    // AUTO_MIGRATE=true, `upgrade` and `check` give the way back that verify-only gives, not
+    // only `stamp --purge`, which would leave a3's tables behind.
+    let r = run(startup(&p, &db, &[], &["--", "true"]));
+    r.ok().stdout_has("dapp db downgrade");
+    p.run(&db, &["db", "upgrade"])
+        .code(1)
+        .stderr_has("dapp db downgrade");
+    p.run(&db, &["db", "check"])
+        .code(1)
+        .stdout_has("dapp db downgrade");
+    assert_eq!(db.versions(), ["a3"]);
+}
+
+#[test]
 fn verify_only_time_out_is_labelled_as_a_time_out_not_a_failed_migration() {
     let db = TestDb::new("startup_verify_label");
     let p = project();

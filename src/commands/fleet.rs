@@ -134,7 +134,7 @@ impl Ctx<'_, '_> {
                     let _ = writeln!(err, "INFO  [dapp] {what}");
                 }
             };
-            Ok(fleet
+            let outcomes = fleet
                 .run(
                     g,
                     &targets,
@@ -145,7 +145,19 @@ impl Ctx<'_, '_> {
                     fail_fast,
                     &mut report,
                 )
-                .await)
+                .await;
+            match fleet.interrupted() {
+                Some(s) => Err(Error::Interrupted {
+                    message: format!(
+                        "{} received during --all; the running statements were cancelled and \
+                         rolled back, and no further target was started: {}",
+                        s.name,
+                        fleet::tally(&outcomes)
+                    ),
+                    code: s.code,
+                }),
+                None => Ok(outcomes),
+            }
         })
     }
 

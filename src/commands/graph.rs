@@ -53,10 +53,12 @@ impl Ctx<'_, '_> {
     /// `graph --format dot|mermaid`: with a database URL, its revisions are highlighted.
     pub(super) fn diagram(&mut self, format: GraphFormat) -> Result<(), Error> {
         let g = self.graph()?;
-        // No URL anywhere: a plain diagram. A URL that is given but broken is an error.
+        // No URL anywhere: a plain diagram. A URL that is given but broken is an error. The
+        // `${DATABASE_URL}` that `dapp db init` writes, with the variable unset, is no URL.
         let no_url = matches!(
             self.config.database_url(),
-            Err(crate::config::ConfigError::NoDatabaseUrl)
+            Err(crate::config::ConfigError::NoDatabaseUrl
+                | crate::config::ConfigError::UndefinedVariable { .. })
         );
         let current = if !no_url {
             let rows = self.read_current_rows(&g).map_err(|e| match e {

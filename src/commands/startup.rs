@@ -158,6 +158,21 @@ enum Ending {
     },
 }
 
+/// How `startup --all` ends when the fleet run returns an error: a signal stops the start-up
+/// (CMD is not started, whatever `AUTO_MIGRATE_FAIL_ON_ERROR` says), anything else fails it.
+fn fleet_ending(e: Error) -> Ending {
+    match e {
+        Error::Interrupted { code, .. } => Ending::Interrupted {
+            name: if code == 130 { "SIGINT" } else { "SIGTERM" },
+            code,
+        },
+        e => Ending::Failed {
+            code: e.exit_code(),
+            message: e.to_string(),
+        },
+    }
+}
+
 impl Ctx<'_, '_> {
     /// `dapp db startup`.
     pub(crate) fn startup(&mut self, args: StartupArgs) -> Result<(), Error> {
@@ -400,6 +415,21 @@ impl Ctx<'_, '_> {
             );
             return Ending::Ready;
         }
+        // The same label as for one database: whether a failure stops the service.
+        self.say(
+            log,
+            Level::Info,
+            &format!(
+                "Auto-migrate: {} (fail on error: {})",
+                if policy.mode == Mode::VerifyOnly {
+                    "verify only; waiting for another instance to migrate"
+                } else {
+                    "on"
+                },
+                policy.fail_on_error
+            ),
+            serde_json::Value::Null,
+        );
         let g = match self.deployable_graph() {
             Ok(g) => g,
             Err(ending) => return ending,
@@ -430,12 +460,7 @@ impl Ctx<'_, '_> {
                     None,
                 ) {
                     Ok(o) => o,
-                    Err(e) => {
-                        return Ending::Failed {
-                            code: e.exit_code(),
-                            message: e.to_string(),
-                        }
-                    }
+                    Err(e) => return fleet_ending(e),
                 };
                 let behind: Vec<&str> = outcomes
                     .iter()
@@ -481,12 +506,7 @@ impl Ctx<'_, '_> {
             Some(log),
         ) {
             Ok(o) => o,
-            Err(e) => {
-                return Ending::Failed {
-                    code: e.exit_code(),
-                    message: e.to_string(),
-                }
-            }
+            Err(e) => return fleet_ending(e),
         };
         let failed: Vec<&str> = outcomes
             .iter()

@@ -52,7 +52,7 @@ pub fn findings(g: &RevisionGraph, rows: &[String], history: &[HistoryRow]) -> V
         out.push(Finding {
             kind: "unknown_revision",
             message: format!(
-                "the version table names {} that no revision file defines: {}; restore the file(s) or reset with `dapp db stamp --purge REV`",
+                "the version table names {} that no revision file defines: {}; restore the file(s), or, if the database is ahead of these files (an older image), go back with `dapp db downgrade REV` to a revision they define (it runs the downgrade SQL stored in the history table); `dapp db stamp --purge REV` only resets the table",
                 if unknown.len() == 1 { "a revision" } else { "revisions" },
                 unknown.join(", ")
             ),

@@ -172,6 +172,9 @@ impl Step {
 
     /// `upgrade a -> b` (Alembic's `short_log`).
     pub fn short_log(&self) -> String {
+        if self.ops == [RowOp::DeleteAll] {
+            return format!("{} --purge: every row deleted", self.name());
+        }
         format!(
             "{} {} -> {}",
             self.name(),
@@ -369,16 +372,28 @@ pub fn stamp(
         }
         let desc = g.descendants(&[dest], Edges::WithDependencies);
         let anc = g.ancestors(&[dest], Edges::WithDependencies);
+        // Only the rows on dest's own line move to it: a row another named revision keeps (on
+        // a branch dest does not touch) stays. Alembic moves every filtered row into dest here,
+        // so `stamp b1ab 54d3` at 6b7f and 54d3 would lose 54d3's row.
+        let below: Vec<usize> = filtered
+            .iter()
+            .copied()
+            .filter(|&h| anc.contains(h))
+            .collect();
         let step = if filtered.iter().any(|&h| desc.contains(h)) {
             StampMove {
-                from: filtered.clone(),
+                from: filtered
+                    .iter()
+                    .copied()
+                    .filter(|&h| desc.contains(h))
+                    .collect(),
                 to: vec![dest],
                 up: false,
                 branch_move: false,
             }
-        } else if filtered.iter().any(|&h| anc.contains(h)) {
+        } else if !below.is_empty() {
             StampMove {
-                from: filtered.clone(),
+                from: below,
                 to: vec![dest],
                 up: true,
                 branch_move: false,

@@ -7,7 +7,7 @@
 //! Targets run with at most `--jobs` at once, each on a session from its database's
 //! deadpool-postgres pool; one failing does not stop the others unless `--fail-fast`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -115,6 +115,8 @@ impl Action {
 pub struct Fleet {
     pub urls: Vec<DatabaseUrl>,
     pools: Vec<deadpool_postgres::Pool>,
+    /// The SIGTERM or SIGINT that stopped the last `run`, if one did.
+    interrupted: Cell<Option<crate::engine::interrupt::Signal>>,
 }
 
 impl Fleet {
@@ -151,7 +153,11 @@ impl Fleet {
                     source,
                 })
             })?;
-        Ok(Fleet { urls, pools })
+        Ok(Fleet {
+            urls,
+            pools,
+            interrupted: Cell::new(None),
+        })
     }
 
     async fn session(&self, database: usize) -> Result<Postgres, EngineError> {
@@ -234,15 +240,19 @@ impl Fleet {
         report: &mut dyn FnMut(&Outcome),
     ) -> Vec<Outcome> {
         let stop = Cell::new(false);
+        // Statements running now, by target: a signal cancels them on the server (as it does
+        // for one database, see `interrupt`), so no session is left running and holding a lock.
+        let running: RefCell<BTreeMap<usize, tokio_postgres::CancelToken>> = RefCell::default();
         let mut done: BTreeMap<usize, Outcome> = BTreeMap::new();
         let mut results = stream::iter(targets.iter().enumerate())
             .map(|(n, t)| {
-                let stop = &stop;
+                let (stop, running) = (&stop, &running);
                 async move {
                     if stop.get() {
                         return (n, self.skipped(t));
                     }
-                    let o = self.one(g, t, action, planner, base).await;
+                    let o = self.one(g, t, action, planner, base, n, running).await;
+                    running.borrow_mut().remove(&n);
                     if fail_fast && o.status == Status::Failed {
                         stop.set(true);
                     }
@@ -250,11 +260,40 @@ impl Fleet {
                 }
             })
             .buffer_unordered(jobs.max(1));
-        while let Some((n, o)) = results.next().await {
-            report(&o);
-            done.insert(n, o);
+        let sig = crate::engine::interrupt::signalled();
+        tokio::pin!(sig);
+        self.interrupted.set(None);
+        loop {
+            let caught = self.interrupted.get().is_some();
+            tokio::select! {
+                next = results.next() => {
+                    let Some((n, o)) = next else { break };
+                    report(&o);
+                    done.insert(n, o);
+                }
+                // Only runs that write watch for signals: a read is just ended by one.
+                s = &mut sig, if !caught && action.writes() => {
+                    self.interrupted.set(Some(s));
+                    stop.set(true);
+                }
+                // Again every half second until the runs return: a statement that started
+                // after a cancel is cancelled too.
+                _ = tokio::time::sleep(Duration::from_millis(500)), if caught => {}
+            }
+            if self.interrupted.get().is_some() {
+                let tokens: Vec<_> = running.borrow().values().cloned().collect();
+                for t in tokens {
+                    let _ = t.cancel_query(tokio_postgres::NoTls).await;
+                }
+            }
         }
         done.into_values().collect()
+    }
+
+    /// The SIGTERM or SIGINT that stopped the last `run`: the targets it found running were
+    /// cancelled and rolled back, and none was started after it.
+    pub fn interrupted(&self) -> Option<crate::engine::interrupt::Signal> {
+        self.interrupted.get()
     }
 
     /// A target's outcome before anything is known about it.
@@ -273,13 +312,14 @@ impl Fleet {
     }
 
     fn skipped(&self, t: &Target) -> Outcome {
-        self.outcome(
-            t,
-            Status::Skipped,
-            Some("not started: an earlier target failed (--fail-fast)".into()),
-        )
+        let why = match self.interrupted.get() {
+            Some(s) => format!("not started: {} received", s.name),
+            None => "not started: an earlier target failed (--fail-fast)".into(),
+        };
+        self.outcome(t, Status::Skipped, Some(why))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn one(
         &self,
         g: &RevisionGraph,
@@ -287,10 +327,14 @@ impl Fleet {
         action: Action,
         planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
         base: &EngineOptions,
+        n: usize,
+        running: &RefCell<BTreeMap<usize, tokio_postgres::CancelToken>>,
     ) -> Outcome {
         let started = Instant::now();
         let mut out = self.outcome(t, Status::Failed, None);
-        let result = self.one_inner(g, t, action, planner, base, &mut out).await;
+        let result = self
+            .one_inner(g, t, action, planner, base, &mut out, n, running)
+            .await;
         out.duration_ms = started.elapsed().as_millis() as u64;
         if let Err(e) = result {
             out.status = Status::Failed;
@@ -304,6 +348,7 @@ impl Fleet {
         out
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn one_inner(
         &self,
         g: &RevisionGraph,
@@ -312,8 +357,11 @@ impl Fleet {
         planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
         base: &EngineOptions,
         out: &mut Outcome,
+        n: usize,
+        running: &RefCell<BTreeMap<usize, tokio_postgres::CancelToken>>,
     ) -> Result<(), EngineError> {
         let pg = self.session(t.database).await?;
+        running.borrow_mut().insert(n, pg.cancel_token());
         let mut opts = base.clone();
         opts.tables = Tables {
             schema: t.schema.clone().or(base.tables.schema.clone()),

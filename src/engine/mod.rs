@@ -34,7 +34,7 @@ pub enum EngineError {
     Connect { url: String, source: BackendError },
     #[error("database error while {doing}: {source}")]
     Database { doing: String, source: BackendError },
-    #[error("Can't locate revision identified by '{}': the version table names {} that no file in {dir} defines; restore the file(s), or run `dapp db stamp --purge REV` to reset the table", ids.join("', '"), if ids.len() == 1 { "a revision" } else { "revisions" })]
+    #[error("Can't locate revision identified by '{}': the version table names {} that no file in {dir} defines; restore the file(s), or, if the database is ahead of these files (an older image), go back with `dapp db downgrade REV` to a revision they define (it runs the downgrade SQL stored in the history table); `dapp db stamp --purge REV` only resets the table", ids.join("', '"), if ids.len() == 1 { "a revision" } else { "revisions" })]
     UnknownRevisions { ids: Vec<String>, dir: String },
     #[error("gave up waiting for the migration lock after {}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", for_people(*.waited), holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
     LockTimeout {

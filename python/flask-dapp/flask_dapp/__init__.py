@@ -103,4 +103,12 @@ def dapp(bind, args):
             env["DAPP_DATABASES"] = ",".join([default, *binds.values()])
     # Run where `flask` runs: dapp finds dapp-migrate.toml (or migrations/) from there, as
     # Flask-Migrate finds `migrations/`.
-    sys.exit(subprocess.call([_binary(), "db", *args], env=env))
+    binary = _binary()
+    if os.name == "posix":
+        # dapp takes flask's place (same pid), so a stop (SIGTERM) or Ctrl-C reaches dapp,
+        # which cancels its statement on the server; as a child, Python would die of SIGTERM
+        # and leave dapp running on, and kill it 0.25 s after a Ctrl-C.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(binary, [binary, "db", *args], env)
+    sys.exit(subprocess.call([binary, "db", *args], env=env))

@@ -500,6 +500,19 @@ fn stamp_sequence_matches_alembic_table() {
 }
 
 #[test]
+fn stamp_purge_logs_what_its_first_step_deletes() {
+    let g = audit_graph();
+    let ts = [t("b1ab00000002")];
+    let p = stamp(&g, &idx(&g, &["post0001"]), &ts, true).unwrap();
+    // Not `stamp_revision  -> `, a move from nothing to nothing.
+    assert_eq!(
+        p.steps[0].short_log(),
+        "stamp_revision --purge: every row deleted"
+    );
+    assert_eq!(p.steps[1].short_log(), "stamp_revision  -> b1ab00000002");
+}
+
+#[test]
 fn stamp_refuses_relative_targets() {
     let g = example();
     assert!(matches!(
@@ -610,6 +623,29 @@ fn stamp_two_revisions_below_one_head_writes_both_rows() {
         let ts: Vec<Target> = [a, b].iter().map(|s| t(s)).collect();
         let purged = stamp(&g, &idx(&g, &["post0001"]), &ts, true).unwrap();
         assert_eq!(sorted(purged.heads_after), sorted(p.heads_after));
+    }
+}
+
+#[test]
+fn stamp_of_two_revisions_leaves_the_row_of_the_other_branch_in_place() {
+    let g = audit_graph();
+    // At 6b7f and 54d3: `stamp b1ab 54d3` moves 6b7f's row up to b1ab; 54d3's row, on a
+    // branch b1ab does not touch, stays (Alembic moves both rows into one, losing 54d3).
+    for targets in [
+        &["b1ab00000002", "54d300000003"][..],
+        &["54d300000003", "b1ab00000002"][..],
+    ] {
+        let p = stamp_from(&g, &["6b7f00000001", "54d300000003"], targets).unwrap();
+        assert_eq!(
+            sorted(p.heads_after.clone()),
+            ["54d300000003", "b1ab00000002"],
+            "{targets:?}"
+        );
+        assert_eq!(p.steps.len(), 1);
+        assert_eq!(
+            p.steps[0].short_log(),
+            "stamp_revision 6b7f00000001 -> b1ab00000002"
+        );
     }
 }
 
