@@ -1,0 +1,109 @@
+//! Every configuration key, declared once: its name in the file, its environment variables, its
+//! flag. The file struct (serde, `deny_unknown_fields`), the flag overrides, the list behind
+//! "did you mean" and the environment lookups are all generated from the table below. May
+//! import nothing outside `config`.
+
+use std::path::PathBuf;
+
+/// One key: where each layer spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    /// The name in `dapp-migrate.toml` (and `[tool.dapp]`).
+    pub name: &'static str,
+    /// The environment variables, first wins.
+    pub env: &'static [&'static str],
+    /// The command-line flag.
+    pub flag: &'static str,
+}
+
+/// A flag's value as text, the way an environment variable gives it.
+pub trait FlagText {
+    fn flag_text(&self) -> String;
+}
+
+impl FlagText for String {
+    fn flag_text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl FlagText for PathBuf {
+    fn flag_text(&self) -> String {
+        self.to_string_lossy().into_owned()
+    }
+}
+
+macro_rules! keys {
+    ($( $(#[doc = $doc:literal])* $name:ident: env [$($env:literal),+], flag $flag:literal => $field:ident: $ty:ty; )*) => {
+        /// The file layer: the keys of `dapp-migrate.toml`, each with its span (for the line a
+        /// message names). Values stay TOML values here; each key's parser in `Config::resolve`
+        /// reads them, the same parser that reads the environment and the flags.
+        #[derive(Debug, Default, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct FileConfig {
+            $( $(#[doc = $doc])* #[serde(default)] pub $name: Option<toml::Spanned<toml::Value>>, )*
+        }
+
+        impl FileConfig {
+            /// The value of `key` as written, with its span.
+            pub fn get(&self, key: &str) -> Option<&toml::Spanned<toml::Value>> {
+                match key {
+                    $( stringify!($name) => self.$name.as_ref(), )*
+                    _ => None,
+                }
+            }
+        }
+
+        /// Values given on the command line (`None` = not given): `--config`, and one field per
+        /// key.
+        #[derive(Debug, Default, Clone)]
+        pub struct Overrides {
+            /// `--config`: the file itself.
+            pub config: Option<PathBuf>,
+            $( $(#[doc = $doc])* pub $field: Option<$ty>, )*
+        }
+
+        impl Overrides {
+            /// The flag given for `key`, as text.
+            pub fn get(&self, key: &str) -> Option<String> {
+                match key {
+                    $( stringify!($name) => self.$field.as_ref().map(FlagText::flag_text), )*
+                    _ => None,
+                }
+            }
+        }
+
+        /// Every key, in the order the README lists them.
+        pub const KEYS: &[Key] = &[
+            $( Key { name: stringify!($name), env: &[$($env),+], flag: $flag }, )*
+        ];
+    };
+}
+
+keys! {
+    /// `postgres://…`, `postgresql+psycopg2://…` or `sqlite:///…`.
+    database_url: env ["DATABASE_URL", "SQLALCHEMY_DATABASE_URI"], flag "--database-url" => database_url: String;
+    /// The migrations folder; in the file or environment relative to the file's folder, as a
+    /// flag relative to the working directory.
+    script_location: env ["DAPP_SCRIPT_LOCATION"], flag "--directory" => directory: PathBuf;
+    version_table: env ["DAPP_VERSION_TABLE"], flag "--version-table" => version_table: String;
+    version_table_schema: env ["DAPP_VERSION_TABLE_SCHEMA"], flag "--version-table-schema" => version_table_schema: String;
+    history_table: env ["DAPP_HISTORY_TABLE"], flag "--history-table" => history_table: String;
+    transaction_per_migration: env ["DAPP_TRANSACTION_PER_MIGRATION"], flag "--transaction-per-migration" => transaction_per_migration: String;
+    lock_wait: env ["DAPP_LOCK_WAIT"], flag "--lock-wait" => lock_wait: String;
+    statement_timeout: env ["DAPP_STATEMENT_TIMEOUT"], flag "--statement-timeout" => statement_timeout: String;
+    lock_timeout: env ["DAPP_LOCK_TIMEOUT"], flag "--lock-timeout" => lock_timeout: String;
+    lock_retries: env ["DAPP_LOCK_RETRIES"], flag "--lock-retries" => lock_retries: String;
+    startup_wait: env ["DAPP_STARTUP_WAIT"], flag "--startup-wait" => startup_wait: String;
+    environment: env ["DAPP_ENV", "FLASK_ENV"], flag "--env" => environment: String;
+    databases: env ["DAPP_DATABASES"], flag "--databases" => databases: String;
+    tenant_schemas: env ["DAPP_TENANT_SCHEMAS"], flag "--tenant-schemas" => tenant_schemas: String;
+    tenant_schemas_query: env ["DAPP_TENANT_SCHEMAS_QUERY"], flag "--tenant-schemas-query" => tenant_schemas_query: String;
+    lock: env ["DAPP_LOCK"], flag "--lock" => lock: String;
+    lock_lease: env ["DAPP_LOCK_LEASE"], flag "--lock-lease" => lock_lease: String;
+}
+
+/// The key named `name`.
+pub fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
