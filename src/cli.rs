@@ -144,6 +144,107 @@ pub struct GlobalOpts {
     )]
     pub lock_wait: Option<String>,
 
+    /// Run each revision in its own transaction (`=false` to turn it off) [env:
+    /// DAPP_TRANSACTION_PER_MIGRATION] [default: false]
+    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Database options")]
+    pub transaction_per_migration: Option<String>,
+
+    /// statement_timeout of every migration statement, e.g. 30s; 0: none [env:
+    /// DAPP_STATEMENT_TIMEOUT]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub statement_timeout: Option<String>,
+
+    /// lock_timeout of every migration statement, e.g. 2s; a revision that hits it is retried
+    /// [env: DAPP_LOCK_TIMEOUT]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub lock_timeout: Option<String>,
+
+    /// Retries of a revision that hit lock_timeout, 0 to 100 [env: DAPP_LOCK_RETRIES]
+    /// [default: 3]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Database options"
+    )]
+    pub lock_retries: Option<String>,
+
+    /// How the migration lock is held: advisory, or table (for PgBouncer transaction pooling)
+    /// [env: DAPP_LOCK] [default: advisory]
+    #[arg(
+        long,
+        global = true,
+        value_name = "MODE",
+        help_heading = "Database options"
+    )]
+    pub lock: Option<String>,
+
+    /// With --lock table: how long the lease holds without renewal [env: DAPP_LOCK_LEASE]
+    /// [default: 60s]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub lock_lease: Option<String>,
+
+    /// How long `startup` waits for the database [env: DAPP_STARTUP_WAIT] [default: 60s]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub startup_wait: Option<String>,
+
+    /// Name of the environment, shown in start-up logs [env: DAPP_ENV, else FLASK_ENV]
+    #[arg(
+        long = "env",
+        global = true,
+        value_name = "NAME",
+        help_heading = "Database options"
+    )]
+    pub environment: Option<String>,
+
+    /// Database URLs for --all, separated by commas [env: DAPP_DATABASES]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URLS",
+        help_heading = "Database options"
+    )]
+    pub databases: Option<String>,
+
+    /// LIKE pattern of the tenant schemas for --all, e.g. tenant_% [env: DAPP_TENANT_SCHEMAS]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATTERN",
+        help_heading = "Database options"
+    )]
+    pub tenant_schemas: Option<String>,
+
+    /// Query returning the tenant schemas for --all [env: DAPP_TENANT_SCHEMAS_QUERY]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SQL",
+        help_heading = "Database options"
+    )]
+    pub tenant_schemas_query: Option<String>,
+
     /// Alembic's `-x KEY=VALUE` for env.py: parsed so it is never taken for a target, then
     /// refused with what to use instead (dapp has no env.py)
     #[arg(
@@ -154,6 +255,32 @@ pub struct GlobalOpts {
         value_name = "KEY=VALUE"
     )]
     pub x_arg: Vec<String>,
+}
+
+impl GlobalOpts {
+    /// The values these flags give the config layers.
+    pub fn overrides(&self) -> crate::config::Overrides {
+        crate::config::Overrides {
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            directory: self.directory.clone(),
+            version_table: self.version_table.clone(),
+            version_table_schema: self.version_table_schema.clone(),
+            history_table: self.history_table.clone(),
+            transaction_per_migration: self.transaction_per_migration.clone(),
+            lock_wait: self.lock_wait.clone(),
+            statement_timeout: self.statement_timeout.clone(),
+            lock_timeout: self.lock_timeout.clone(),
+            lock_retries: self.lock_retries.clone(),
+            startup_wait: self.startup_wait.clone(),
+            environment: self.environment.clone(),
+            databases: self.databases.clone(),
+            tenant_schemas: self.tenant_schemas.clone(),
+            tenant_schemas_query: self.tenant_schemas_query.clone(),
+            lock: self.lock.clone(),
+            lock_lease: self.lock_lease.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

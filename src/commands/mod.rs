@@ -114,16 +114,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
 }
 
 fn overrides(g: &GlobalOpts) -> Overrides {
-    Overrides {
-        config: g.config.clone(),
-        database_url: g.database_url.clone(),
-        directory: g.directory.clone(),
-        version_table: g.version_table.clone(),
-        version_table_schema: g.version_table_schema.clone(),
-        history_table: g.history_table.clone(),
-        lock_wait: g.lock_wait.clone(),
-        ..Default::default()
-    }
+    g.overrides()
 }
 
 /// What a command does with the database (a SQLite file is only created by writes), and its

@@ -107,3 +107,89 @@ keys! {
 pub fn key(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::layers::{Layers, Source};
+    use clap::Parser;
+
+    /// A value every key's parser takes.
+    fn sample(key: &str) -> &'static str {
+        match key {
+            "database_url" | "databases" => "postgres://h/d",
+            "transaction_per_migration" => "true",
+            "lock_wait" | "statement_timeout" | "lock_timeout" | "startup_wait" | "lock_lease" => {
+                "5s"
+            }
+            "lock_retries" => "2",
+            "lock" => "table",
+            _ => "x",
+        }
+    }
+
+    #[test]
+    fn every_key_has_a_working_flag_and_env_var() {
+        for key in KEYS {
+            let flag = format!("{}={}", key.flag, sample(key.name));
+            let cli = crate::cli::Cli::try_parse_from(["dapp", "db", &flag, "heads"])
+                .unwrap_or_else(|e| panic!("{}: {e}", key.flag));
+            let crate::cli::TopCommand::Db(db) = cli.command else {
+                panic!("not db")
+            };
+            let o = db.global.overrides();
+            let none = |_: &str| None;
+            let layers = Layers {
+                file: None,
+                env: &none,
+                flags: &o,
+            };
+            let raw = layers.raw(key).unwrap().unwrap();
+            assert_eq!(
+                raw.source,
+                Source::Flag(key.flag.to_owned()),
+                "{}",
+                key.name
+            );
+            for var in key.env {
+                let env = |v: &str| (v == *var).then(|| sample(key.name).to_owned());
+                let o = Overrides::default();
+                let layers = Layers {
+                    file: None,
+                    env: &env,
+                    flags: &o,
+                };
+                let raw = layers.raw(key).unwrap().unwrap();
+                assert_eq!(raw.source, Source::Env((*var).to_owned()));
+            }
+            // Every value resolves (the parsers accept what the flag gives).
+            let o = db.global.overrides();
+            crate::config::resolve(None, None, &o, &none, std::path::Path::new("/w"))
+                .unwrap_or_else(|e| panic!("{}: {e}", key.flag));
+        }
+    }
+
+    #[test]
+    fn readme_configuration_table_lists_every_key_with_its_variables_and_flag() {
+        let readme = include_str!("../../README.md");
+        let rows: Vec<&str> = readme
+            .lines()
+            .skip_while(|l| !l.starts_with("| key | environment | flag |"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        assert_eq!(rows.len(), KEYS.len(), "{rows:#?}");
+        for (key, row) in KEYS.iter().zip(&rows) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            assert_eq!(cells[0], format!("| `{}`", key.name));
+            let vars = key
+                .env
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            assert_eq!(cells[1], vars, "{}", key.name);
+            assert!(cells[2].contains(&format!("`{}", key.flag)), "{row}");
+        }
+    }
+}
