@@ -75,7 +75,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         env: inv.env,
     };
     match db.command {
-        DbCommand::Init => ctx.init(&db.global, &inv.cwd),
+        DbCommand::Init => ctx.init(&inv.cwd),
         DbCommand::Migrate(a) => ctx.migrate(a),
         DbCommand::Merge(a) => ctx.merge(a),
         DbCommand::Heads(a) => ctx.heads(a.verbose, a.resolve_dependencies),
@@ -318,21 +318,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
 
     // ---- authoring: files only ----
 
-    fn init(&mut self, global: &GlobalOpts, cwd: &Path) -> Result<(), Error> {
+    fn init(&mut self, cwd: &Path) -> Result<(), Error> {
         let root = if self.config.file.is_some() {
             self.config.root.clone()
         } else {
             cwd.to_path_buf()
         };
-        let location = match &global.directory {
-            Some(d) => d.clone(),
-            None => self.config.script_location.clone(),
-        };
-        let location = if location.is_absolute() {
-            location
-        } else {
-            root.join(location)
-        };
+        // The config resolved `-d` (from the working directory) and script_location (from the
+        // file's folder) already.
+        let location = self.config.script_location.clone();
         let rel = location
             .strip_prefix(&root)
             .map(|p| p.display().to_string())
