@@ -139,11 +139,7 @@ mod tests {
             };
             let o = db.global.overrides();
             let none = |_: &str| None;
-            let layers = Layers {
-                file: None,
-                env: &none,
-                flags: &o,
-            };
+            let layers = Layers::new(None, &none, &o);
             let raw = layers.raw(key).unwrap().unwrap();
             assert_eq!(
                 raw.source,
@@ -154,11 +150,7 @@ mod tests {
             for var in key.env {
                 let env = |v: &str| (v == *var).then(|| sample(key.name).to_owned());
                 let o = Overrides::default();
-                let layers = Layers {
-                    file: None,
-                    env: &env,
-                    flags: &o,
-                };
+                let layers = Layers::new(None, &env, &o);
                 let raw = layers.raw(key).unwrap().unwrap();
                 assert_eq!(raw.source, Source::Env((*var).to_owned()));
             }

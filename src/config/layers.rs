@@ -2,6 +2,7 @@
 //! (a flag `--x`, an environment variable, `file:line`, the default), so a message blames the
 //! right one. The one reader of configuration environment variables. May import only `config`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -39,12 +40,33 @@ pub struct Sourced<T> {
 
 /// The file (if any), the environment and the flags, asked key by key.
 pub struct Layers<'a> {
-    pub file: Option<(&'a Path, &'a str, FileConfig)>,
-    pub env: &'a dyn Fn(&str) -> Option<String>,
-    pub flags: &'a Overrides,
+    file: Option<(&'a Path, &'a str, FileConfig)>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    flags: &'a Overrides,
+    /// Where each value read so far came from.
+    sources: RefCell<Vec<(&'static str, Source)>>,
 }
 
-impl Layers<'_> {
+impl<'a> Layers<'a> {
+    /// The layers over a parsed file (with its path and text, for lines), the environment and
+    /// the flags.
+    pub fn new(
+        file: Option<(&'a Path, &'a str, FileConfig)>,
+        env: &'a dyn Fn(&str) -> Option<String>,
+        flags: &'a Overrides,
+    ) -> Layers<'a> {
+        Layers {
+            file,
+            env,
+            flags,
+            sources: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Where each value that was read came from, by key.
+    pub fn into_sources(self) -> Vec<(&'static str, Source)> {
+        self.sources.into_inner()
+    }
     /// The value of `key` from the first layer that has one, as written: flags and
     /// environment variables are strings; `${VAR}` in a file's strings is expanded.
     pub fn raw(&self, key: &Key) -> Result<Option<Sourced<toml::Value>>, ConfigError> {
@@ -164,6 +186,9 @@ impl Layers<'_> {
         let Some(raw) = self.raw(key)? else {
             return Ok(None);
         };
+        self.sources
+            .borrow_mut()
+            .push((key.name, raw.source.clone()));
         match parse(raw.value) {
             Ok(value) => Ok(Some(Sourced {
                 value,

@@ -127,6 +127,8 @@ pub struct Config {
     /// `lock_lease`: how long a lease row holds without renewal (table mode).
     pub lock_lease: Duration,
     url: UrlSetting,
+    /// Where each value came from, by key (absent: the default).
+    sources: Vec<(&'static str, Source)>,
 }
 
 /// Database URLs whose `Debug` hides the passwords.
@@ -215,6 +217,15 @@ impl Config {
         resolve(file.as_deref(), text.as_deref(), o, env, cwd)
     }
 
+    /// Where the value of `key` came from, for messages that blame it.
+    pub fn source_of(&self, key: &str) -> Source {
+        self.sources
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(Source::Default)
+    }
+
     /// The database URL, parsed. Errors when none was given, when its `${VAR}` was undefined,
     /// or when it does not parse.
     pub fn database_url(&self) -> Result<DatabaseUrl, ConfigError> {
@@ -283,11 +294,7 @@ pub fn resolve(
         (Some(path), Some(text)) => Some((path, text, file::parse(path, text)?)),
         _ => None,
     };
-    let layers = Layers {
-        file: parsed,
-        env,
-        flags: o,
-    };
+    let layers = Layers::new(parsed, env, o);
     layers.check_file(KEYS, &["databases"], "database_url")?;
 
     let url = match layers.get(k("database_url"), string) {
@@ -364,6 +371,7 @@ pub fn resolve(
     let lock_lease = value(layers.get(k("lock_lease"), duration)?)
         .flatten()
         .unwrap_or(Duration::from_secs(60));
+    let sources = layers.into_sources();
     Ok(Config {
         file: file.map(Path::to_path_buf),
         root,
@@ -383,6 +391,7 @@ pub fn resolve(
         lock,
         lock_lease,
         url,
+        sources,
     })
 }
 
@@ -721,6 +730,77 @@ mod tests {
         assert!(e.to_string().contains("not a array"), "{e}");
         let e = res("version_table = 3", &Overrides::default(), &[]).unwrap_err();
         assert!(e.to_string().contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn each_layer_is_blamed_for_its_own_bad_value() {
+        let text = "\n\nlock_wait = \"soon\"\n";
+        let e = res(text, &Overrides::default(), &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`lock_wait` from /p/dapp-migrate.toml:3: expected a duration such as \"30s\", \"500ms\" or \"2m\", not `soon`"
+        );
+        let e = res("", &Overrides::default(), &[("DAPP_LOCK_RETRIES", "many")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("`lock_retries` from environment variable DAPP_LOCK_RETRIES:"),
+            "{e}"
+        );
+        let o = Overrides {
+            lock_retries: Some("many".into()),
+            ..Default::default()
+        };
+        let e = res("lock_retries = 2", &o, &[("DAPP_LOCK_RETRIES", "4")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("`lock_retries` from flag --lock-retries:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_knows_where_each_value_came_from() {
+        let o = Overrides {
+            lock_wait: Some("9s".into()),
+            ..Default::default()
+        };
+        let c = res(
+            "version_table = \"v\"\nlock_retries = 1\n",
+            &o,
+            &[("DAPP_LOCK_RETRIES", "2")],
+        )
+        .unwrap();
+        assert_eq!(c.source_of("lock_wait"), Source::Flag("--lock-wait".into()));
+        assert_eq!(
+            c.source_of("lock_retries"),
+            Source::Env("DAPP_LOCK_RETRIES".into())
+        );
+        assert_eq!(
+            c.source_of("version_table"),
+            Source::File("/p/dapp-migrate.toml".into(), 1)
+        );
+        assert_eq!(c.source_of("history_table"), Source::Default);
+    }
+
+    #[test]
+    fn a_broken_file_value_is_reported_even_when_overridden() {
+        let e = res(
+            "version_table = [1]\n",
+            &Overrides::default(),
+            &[("DAPP_VERSION_TABLE", "v")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("dapp-migrate.toml:1"), "{e}");
+        let e = res(
+            "history_table = \"${NOPE}\"\n",
+            &Overrides::default(),
+            &[("DAPP_HISTORY_TABLE", "h")],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, ConfigError::UndefinedVariable { line: 1, .. }),
+            "{e}"
+        );
     }
 
     #[test]
