@@ -93,7 +93,8 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Migrations folder (holds versions/ and script.sql.tmpl) [default: migrations]
+    /// Migrations folder (holds versions/ and script.sql.tmpl), from the working directory
+    /// [env: DAPP_SCRIPT_LOCATION] [default: migrations]
     #[arg(short = 'd', long = "directory", global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
 
@@ -108,7 +109,7 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text, env = "DAPP_FORMAT")]
     pub format: Format,
 
-    /// Name of the version table [default: alembic_version]
+    /// Name of the version table [env: DAPP_VERSION_TABLE] [default: alembic_version]
     #[arg(
         long,
         global = true,
@@ -117,7 +118,8 @@ pub struct GlobalOpts {
     )]
     pub version_table: Option<String>,
 
-    /// Schema of the version and history tables [default: the search_path]
+    /// Schema of the version and history tables [env: DAPP_VERSION_TABLE_SCHEMA] [default: the
+    /// search_path]
     #[arg(
         long,
         global = true,
@@ -126,7 +128,7 @@ pub struct GlobalOpts {
     )]
     pub version_table_schema: Option<String>,
 
-    /// Name of the history table [default: alembic_version_history]
+    /// Name of the history table [env: DAPP_HISTORY_TABLE] [default: alembic_version_history]
     #[arg(
         long,
         global = true,
@@ -135,7 +137,8 @@ pub struct GlobalOpts {
     )]
     pub history_table: Option<String>,
 
-    /// How long to wait for the migration lock held by another run, e.g. 30s, 2m [default: 60s]
+    /// How long to wait for the migration lock held by another run, e.g. 30s, 2m [env:
+    /// DAPP_LOCK_WAIT] [default: 60s]
     #[arg(
         long,
         global = true,

@@ -162,6 +162,29 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_help_names_its_env_vars() {
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        let db = cli.find_subcommand("db").expect("db");
+        for key in KEYS {
+            let long = key.flag.trim_start_matches("--");
+            let arg = db
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .unwrap_or_else(|| panic!("no {}", key.flag));
+            let help = arg
+                .get_long_help()
+                .or(arg.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+                .replace('\n', " ");
+            for var in key.env {
+                assert!(help.contains(var), "{}: {help}", key.flag);
+            }
+        }
+    }
+
+    #[test]
     fn readme_configuration_table_lists_every_key_with_its_variables_and_flag() {
         let readme = include_str!("../../README.md");
         let rows: Vec<&str> = readme
