@@ -223,3 +223,11 @@ fn every_config_setting_is_blamed_on_the_layer_it_came_from() {
     p.run_offline(&["db", "--lock=table", "--lock-retries", "5", "heads"])
         .ok();
 }
+
+#[test]
+fn startup_takes_the_global_startup_wait_flag_too() {
+    let p = crate::support::Project::new();
+    p.run_offline(&["db", "--startup-wait", "soon", "startup"])
+        .code(2)
+        .stderr_has("`startup_wait` from flag --startup-wait:");
+}

@@ -56,7 +56,10 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
     habits::refuse(&db)?;
     let mut o = overrides(&db.global);
     if let DbCommand::Startup(a) = &db.command {
-        o.startup_wait = a.wait.clone();
+        // `startup --wait` is the global --startup-wait's short form; it must not erase it.
+        if a.wait.is_some() {
+            o.startup_wait = a.wait.clone();
+        }
     }
     let config = Config::load(&o, inv.env, &inv.cwd)?;
     let scripts = ScriptDir::new(&config.script_location);
