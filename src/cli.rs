@@ -94,7 +94,8 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Migrations folder (holds versions/ and script.sql.tmpl) [default: migrations]
+    /// Migrations folder (holds versions/ and script.sql.tmpl), from the working directory
+    /// [env: DAPP_SCRIPT_LOCATION] [default: migrations]
     #[arg(short = 'd', long = "directory", global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
 
@@ -118,7 +119,7 @@ pub struct GlobalOpts {
     )]
     pub format: Format,
 
-    /// Name of the version table [default: alembic_version]
+    /// Name of the version table [env: DAPP_VERSION_TABLE] [default: alembic_version]
     #[arg(
         long,
         global = true,
@@ -127,7 +128,8 @@ pub struct GlobalOpts {
     )]
     pub version_table: Option<String>,
 
-    /// Schema of the version and history tables [default: the search_path]
+    /// Schema of the version and history tables [env: DAPP_VERSION_TABLE_SCHEMA] [default: the
+    /// search_path]
     #[arg(
         long,
         global = true,
@@ -136,7 +138,7 @@ pub struct GlobalOpts {
     )]
     pub version_table_schema: Option<String>,
 
-    /// Name of the history table [default: alembic_version_history]
+    /// Name of the history table [env: DAPP_HISTORY_TABLE] [default: alembic_version_history]
     #[arg(
         long,
         global = true,
@@ -145,7 +147,8 @@ pub struct GlobalOpts {
     )]
     pub history_table: Option<String>,
 
-    /// How long to wait for the migration lock held by another run, e.g. 30s, 2m [default: 60s]
+    /// How long to wait for the migration lock held by another run, e.g. 30s, 2m [env:
+    /// DAPP_LOCK_WAIT] [default: 60s]
     #[arg(
         long,
         global = true,
@@ -153,6 +156,107 @@ pub struct GlobalOpts {
         help_heading = "Database options"
     )]
     pub lock_wait: Option<String>,
+
+    /// Run each revision in its own transaction (`=false` to turn it off) [env:
+    /// DAPP_TRANSACTION_PER_MIGRATION] [default: false]
+    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", help_heading = "Database options")]
+    pub transaction_per_migration: Option<String>,
+
+    /// statement_timeout of every migration statement, e.g. 30s; 0: none [env:
+    /// DAPP_STATEMENT_TIMEOUT]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub statement_timeout: Option<String>,
+
+    /// lock_timeout of every migration statement, e.g. 2s; a revision that hits it is retried
+    /// [env: DAPP_LOCK_TIMEOUT]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub lock_timeout: Option<String>,
+
+    /// Retries of a revision that hit lock_timeout, 0 to 100 [env: DAPP_LOCK_RETRIES]
+    /// [default: 3]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Database options"
+    )]
+    pub lock_retries: Option<String>,
+
+    /// How the migration lock is held: advisory, or table (for PgBouncer transaction pooling)
+    /// [env: DAPP_LOCK] [default: advisory]
+    #[arg(
+        long,
+        global = true,
+        value_name = "MODE",
+        help_heading = "Database options"
+    )]
+    pub lock: Option<String>,
+
+    /// With --lock table: how long the lease holds without renewal [env: DAPP_LOCK_LEASE]
+    /// [default: 60s]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub lock_lease: Option<String>,
+
+    /// How long `startup` waits for the database [env: DAPP_STARTUP_WAIT] [default: 60s]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Database options"
+    )]
+    pub startup_wait: Option<String>,
+
+    /// Name of the environment, shown in start-up logs [env: DAPP_ENV, else FLASK_ENV]
+    #[arg(
+        long = "env",
+        global = true,
+        value_name = "NAME",
+        help_heading = "Database options"
+    )]
+    pub environment: Option<String>,
+
+    /// Database URLs for --all, separated by commas [env: DAPP_DATABASES]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URLS",
+        help_heading = "Database options"
+    )]
+    pub databases: Option<String>,
+
+    /// LIKE pattern of the tenant schemas for --all, e.g. tenant_% [env: DAPP_TENANT_SCHEMAS]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATTERN",
+        help_heading = "Database options"
+    )]
+    pub tenant_schemas: Option<String>,
+
+    /// Query returning the tenant schemas for --all [env: DAPP_TENANT_SCHEMAS_QUERY]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SQL",
+        help_heading = "Database options"
+    )]
+    pub tenant_schemas_query: Option<String>,
 
     /// Alembic's `-x KEY=VALUE` for env.py: parsed so it is never taken for a target, then
     /// refused with what to use instead (dapp has no env.py)
@@ -164,6 +268,32 @@ pub struct GlobalOpts {
         value_name = "KEY=VALUE"
     )]
     pub x_arg: Vec<String>,
+}
+
+impl GlobalOpts {
+    /// The values these flags give the config layers.
+    pub fn overrides(&self) -> crate::config::Overrides {
+        crate::config::Overrides {
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            directory: self.directory.clone(),
+            version_table: self.version_table.clone(),
+            version_table_schema: self.version_table_schema.clone(),
+            history_table: self.history_table.clone(),
+            transaction_per_migration: self.transaction_per_migration.clone(),
+            lock_wait: self.lock_wait.clone(),
+            statement_timeout: self.statement_timeout.clone(),
+            lock_timeout: self.lock_timeout.clone(),
+            lock_retries: self.lock_retries.clone(),
+            startup_wait: self.startup_wait.clone(),
+            environment: self.environment.clone(),
+            databases: self.databases.clone(),
+            tenant_schemas: self.tenant_schemas.clone(),
+            tenant_schemas_query: self.tenant_schemas_query.clone(),
+            lock: self.lock.clone(),
+            lock_lease: self.lock_lease.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

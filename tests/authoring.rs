@@ -45,6 +45,35 @@ fn init_creates_the_folder_template_and_config() {
 }
 
 #[test]
+fn init_and_config_take_dash_d_from_the_working_directory() {
+    let p = Project::new();
+    p.write("dapp-migrate.toml", "script_location = \"migrations\"\n");
+    let sub = p.path().join("sub");
+    fs::create_dir_all(&sub).unwrap();
+    let run = |args: &[&str]| {
+        let mut c = p.cmd(args);
+        c.current_dir(&sub);
+        crate::support::Run::from(c.output().unwrap())
+    };
+    // `-d` names a folder from where the user stands, for `init` as for every other command.
+    run(&["db", "-d", "db/migrations", "init"]).ok();
+    assert!(sub.join("db/migrations/versions").is_dir());
+    assert!(!p.path().join("db").exists());
+    run(&[
+        "db",
+        "-d",
+        "db/migrations",
+        "migrate",
+        "-m",
+        "x",
+        "--rev-id",
+        "a1",
+    ])
+    .ok();
+    assert!(sub.join("db/migrations/versions/a1_x.sql").is_file());
+}
+
+#[test]
 fn migrate_writes_a_revision_on_the_single_head() {
     let p = Project::new();
     let r = p.run_offline(&["db", "migrate", "-m", "Add user email column"]);

@@ -195,3 +195,39 @@ fn database_url_variable_without_braces_hints_at_braces() {
     let r = p.run_offline(&["db", "current"]);
     r.code(2).stderr_has("${DATABASE_URL}");
 }
+
+#[test]
+fn every_config_setting_is_blamed_on_the_layer_it_came_from() {
+    let p = crate::support::Project::new();
+    p.write(
+        "dapp-migrate.toml",
+        "\nlock_retries = 2\nlock = \"sometimes\"\n",
+    );
+    // The file, with its line.
+    p.run_offline(&["db", "heads"])
+        .code(2)
+        .stderr_has("`lock` from ")
+        .stderr_has("dapp-migrate.toml:3: expected \"advisory\" or \"table\"");
+    // A variable beats the file and is named when wrong.
+    let mut c = p.cmd(&["db", "heads"]);
+    c.env("DAPP_LOCK", "never");
+    Run::from(c.output().expect("run dapp"))
+        .code(2)
+        .stderr_has("`lock` from environment variable DAPP_LOCK:");
+    // A flag beats both and is named when wrong (before this, --lock did not exist).
+    let mut c = p.cmd(&["db", "--lock", "nope", "--lock-retries", "many", "heads"]);
+    c.env("DAPP_LOCK", "table");
+    Run::from(c.output().expect("run dapp"))
+        .code(2)
+        .stderr_has("from flag --");
+    p.run_offline(&["db", "--lock=table", "--lock-retries", "5", "heads"])
+        .ok();
+}
+
+#[test]
+fn startup_takes_the_global_startup_wait_flag_too() {
+    let p = crate::support::Project::new();
+    p.run_offline(&["db", "--startup-wait", "soon", "startup"])
+        .code(2)
+        .stderr_has("`startup_wait` from flag --startup-wait:");
+}

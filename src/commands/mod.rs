@@ -56,7 +56,10 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
     habits::refuse(&db)?;
     let mut o = overrides(&db.global);
     if let DbCommand::Startup(a) = &db.command {
-        o.startup_wait = a.wait.clone();
+        // `startup --wait` is the global --startup-wait's short form; it must not erase it.
+        if a.wait.is_some() {
+            o.startup_wait = a.wait.clone();
+        }
     }
     let config = Config::load(&o, inv.env, &inv.cwd)?;
     let scripts = ScriptDir::new(&config.script_location);
@@ -75,7 +78,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         env: inv.env,
     };
     match db.command {
-        DbCommand::Init => ctx.init(&db.global, &inv.cwd),
+        DbCommand::Init => ctx.init(&inv.cwd),
         DbCommand::Migrate(a) => ctx.migrate(a),
         DbCommand::Merge(a) => ctx.merge(a),
         DbCommand::Heads(a) => ctx.heads(a.verbose, a.resolve_dependencies),
@@ -114,16 +117,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
 }
 
 fn overrides(g: &GlobalOpts) -> Overrides {
-    Overrides {
-        config: g.config.clone(),
-        database_url: g.database_url.clone(),
-        directory: g.directory.clone(),
-        version_table: g.version_table.clone(),
-        version_table_schema: g.version_table_schema.clone(),
-        history_table: g.history_table.clone(),
-        lock_wait: g.lock_wait.clone(),
-        ..Default::default()
-    }
+    g.overrides()
 }
 
 /// What a command does with the database (a SQLite file is only created by writes), and its
@@ -327,21 +321,15 @@ impl<'a, 'io> Ctx<'a, 'io> {
 
     // ---- authoring: files only ----
 
-    fn init(&mut self, global: &GlobalOpts, cwd: &Path) -> Result<(), Error> {
+    fn init(&mut self, cwd: &Path) -> Result<(), Error> {
         let root = if self.config.file.is_some() {
             self.config.root.clone()
         } else {
             cwd.to_path_buf()
         };
-        let location = match &global.directory {
-            Some(d) => d.clone(),
-            None => self.config.script_location.clone(),
-        };
-        let location = if location.is_absolute() {
-            location
-        } else {
-            root.join(location)
-        };
+        // The config resolved `-d` (from the working directory) and script_location (from the
+        // file's folder) already.
+        let location = self.config.script_location.clone();
         let rel = location
             .strip_prefix(&root)
             .map(|p| p.display().to_string())

@@ -1,13 +1,14 @@
 //! The config room: the file, the environment and flags resolved into one `Config`; may import
 //! core, never backend, engine, commands or output.
 //!
-//! One resolved `Config` from `dapp-migrate.toml`, the environment and command-line flags.
-//!
 //! Precedence: flag > environment > file > default (the database URL: `--database-url` >
-//! `DATABASE_URL` > `SQLALCHEMY_DATABASE_URI` > `database_url`). Environment variables are read
-//! here, not by clap, so a message names the variable a value came from. The file is found in the working directory
-//! or a parent (or named by `--config` / `DAPP_MIGRATE_CONFIG`); a relative `script_location`
-//! is relative to the file's directory. `${VAR}` (and `${VAR:-default}`) in a string value is
+//! `DATABASE_URL` > `SQLALCHEMY_DATABASE_URI` > `database_url`). Each key is declared once, in
+//! `keys`; `file` reads the file with serde, `layers` picks each value from the first layer that
+//! has it and remembers where it came from, and [`resolve`] turns the values into a `Config`.
+//! Environment variables are read here, not by clap, so a message names the variable a value
+//! came from. The file is found in the working directory or a parent (or named by `--config` /
+//! `DAPP_MIGRATE_CONFIG`); a relative `script_location` is relative to the file's directory, a
+//! relative `-d` to the working directory. `${VAR}` (and `${VAR:-default}`) in a string value is
 //! read from the environment; `$$` is a literal `$`. Only `load` touches the file system; the
 //! rest are pure functions over strings.
 
@@ -17,51 +18,22 @@ use std::time::Duration;
 
 use crate::core::database_url::{DatabaseUrl, UrlError};
 
+pub mod file;
+pub mod keys;
+pub mod layers;
 pub mod pyproject;
+
+pub use file::interpolate;
+pub use keys::{Key, Overrides, KEYS};
+pub use layers::{Source, Sourced};
+
+use keys::key;
+use layers::Layers;
 
 /// The config file's name.
 pub const FILE_NAME: &str = "dapp-migrate.toml";
+/// Names the config file (as `--config` does).
 pub const ENV_CONFIG: &str = "DAPP_MIGRATE_CONFIG";
-pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
-/// Flask-SQLAlchemy's setting, read when `DATABASE_URL` is unset.
-pub const ENV_SQLALCHEMY_URI: &str = "SQLALCHEMY_DATABASE_URI";
-pub const ENV_SCRIPT_LOCATION: &str = "DAPP_SCRIPT_LOCATION";
-pub const ENV_VERSION_TABLE: &str = "DAPP_VERSION_TABLE";
-pub const ENV_VERSION_TABLE_SCHEMA: &str = "DAPP_VERSION_TABLE_SCHEMA";
-pub const ENV_HISTORY_TABLE: &str = "DAPP_HISTORY_TABLE";
-pub const ENV_TRANSACTION_PER_MIGRATION: &str = "DAPP_TRANSACTION_PER_MIGRATION";
-pub const ENV_LOCK_WAIT: &str = "DAPP_LOCK_WAIT";
-pub const ENV_STATEMENT_TIMEOUT: &str = "DAPP_STATEMENT_TIMEOUT";
-pub const ENV_LOCK_TIMEOUT: &str = "DAPP_LOCK_TIMEOUT";
-pub const ENV_LOCK_RETRIES: &str = "DAPP_LOCK_RETRIES";
-pub const ENV_STARTUP_WAIT: &str = "DAPP_STARTUP_WAIT";
-pub const ENV_ENVIRONMENT: &str = "DAPP_ENV";
-pub const ENV_DATABASES: &str = "DAPP_DATABASES";
-pub const ENV_LOCK: &str = "DAPP_LOCK";
-pub const ENV_LOCK_LEASE: &str = "DAPP_LOCK_LEASE";
-pub const ENV_TENANT_SCHEMAS: &str = "DAPP_TENANT_SCHEMAS";
-pub const ENV_TENANT_SCHEMAS_QUERY: &str = "DAPP_TENANT_SCHEMAS_QUERY";
-
-/// Every key of the file, with its environment variable.
-const KEYS: [(&str, &str); 17] = [
-    ("database_url", ENV_DATABASE_URL),
-    ("script_location", ENV_SCRIPT_LOCATION),
-    ("version_table", ENV_VERSION_TABLE),
-    ("version_table_schema", ENV_VERSION_TABLE_SCHEMA),
-    ("history_table", ENV_HISTORY_TABLE),
-    ("transaction_per_migration", ENV_TRANSACTION_PER_MIGRATION),
-    ("lock_wait", ENV_LOCK_WAIT),
-    ("statement_timeout", ENV_STATEMENT_TIMEOUT),
-    ("lock_timeout", ENV_LOCK_TIMEOUT),
-    ("lock_retries", ENV_LOCK_RETRIES),
-    ("startup_wait", ENV_STARTUP_WAIT),
-    ("environment", ENV_ENVIRONMENT),
-    ("databases", ENV_DATABASES),
-    ("tenant_schemas", ENV_TENANT_SCHEMAS),
-    ("tenant_schemas_query", ENV_TENANT_SCHEMAS_QUERY),
-    ("lock", ENV_LOCK),
-    ("lock_lease", ENV_LOCK_LEASE),
-];
 
 /// How the migration lock is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,26 +53,6 @@ pub enum TenantSchemas {
     Query(String),
 }
 
-/// Where a value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Default,
-    File(PathBuf),
-    Env(String),
-    Flag(String),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Default => f.write_str("the default"),
-            Source::File(p) => write!(f, "{}", p.display()),
-            Source::Env(v) => write!(f, "environment variable {v}"),
-            Source::Flag(fl) => write!(f, "flag {fl}"),
-        }
-    }
-}
-
 /// A configuration problem. Messages name the key and where the value came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -114,7 +66,7 @@ pub enum ConfigError {
         line: usize,
         reason: String,
     },
-    #[error("{path}:{line}: unknown key `{key}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| format!("; the keys are {}", KEYS.map(|k| k.0).join(", "))))]
+    #[error("{path}:{line}: unknown key `{key}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| format!("; the keys are {}", file::key_list())))]
     UnknownKey {
         path: PathBuf,
         line: usize,
@@ -127,11 +79,12 @@ pub enum ConfigError {
         origin: Source,
         reason: String,
     },
-    #[error("`{key}` in {path} uses ${{{var}}}, but {var} is not set; set it or write ${{{var}:-default}}")]
+    #[error("`{key}` in {path}:{line} uses ${{{var}}}, but {var} is not set; set it or write ${{{var}:-default}}")]
     UndefinedVariable {
         key: String,
         var: String,
         path: PathBuf,
+        line: usize,
     },
     #[error("no database URL: pass --database-url, set DATABASE_URL (or SQLALCHEMY_DATABASE_URI), or set database_url in {FILE_NAME}")]
     NoDatabaseUrl,
@@ -141,26 +94,9 @@ pub enum ConfigError {
     Url { origin: Source, error: UrlError },
 }
 
-/// Values given on the command line (`None` = not given).
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub config: Option<PathBuf>,
-    pub database_url: Option<String>,
-    pub directory: Option<PathBuf>,
-    pub version_table: Option<String>,
-    pub version_table_schema: Option<String>,
-    pub history_table: Option<String>,
-    pub transaction_per_migration: Option<bool>,
-    pub lock_wait: Option<String>,
-    pub statement_timeout: Option<String>,
-    pub lock_timeout: Option<String>,
-    pub lock_retries: Option<String>,
-    pub startup_wait: Option<String>,
-    pub environment: Option<String>,
-}
-
-/// The resolved configuration.
-#[derive(Clone)]
+/// The resolved configuration. `Debug` never shows a password: the URLs are kept in types
+/// whose `Debug` redacts them.
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The config file used, if any.
     pub file: Option<PathBuf>,
@@ -182,7 +118,7 @@ pub struct Config {
     pub startup_wait: Duration,
     pub environment: Option<String>,
     /// `databases`: the URLs `--all` migrates (empty: just the database URL).
-    pub databases: Vec<String>,
+    pub databases: Urls,
     /// `tenant_schemas` / `tenant_schemas_query`: each database's tenant schemas, each a target
     /// with its own version table.
     pub tenant_schemas: Option<TenantSchemas>,
@@ -191,63 +127,56 @@ pub struct Config {
     /// `lock_lease`: how long a lease row holds without renewal (table mode).
     pub lock_lease: Duration,
     url: UrlSetting,
+    /// Where each value came from, by key (absent: the default).
+    sources: Vec<(&'static str, Source)>,
+}
+
+/// Database URLs whose `Debug` hides the passwords.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Urls(pub Vec<String>);
+
+impl std::ops::Deref for Urls {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Urls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|u| crate::core::database_url::redact(u)))
+            .finish()
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for Urls {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.0.iter().map(String::as_str).eq(other.iter().copied())
+    }
 }
 
 /// The database URL, resolved lazily: commands that need no database work without one.
 #[derive(Clone)]
 enum UrlSetting {
     Unset,
-    Given { value: String, source: Source },
+    Given(Sourced<String>),
     Undefined(ConfigError),
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for UrlSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = match &self.url {
-            UrlSetting::Unset => "unset".to_owned(),
-            UrlSetting::Given { value, .. } => crate::core::database_url::redact(value),
-            UrlSetting::Undefined(e) => e.to_string(),
-        };
-        f.debug_struct("Config")
-            .field("file", &self.file)
-            .field("script_location", &self.script_location)
-            .field("database_url", &url)
-            .field("version_table", &self.version_table)
-            .field("version_table_schema", &self.version_table_schema)
-            .field("history_table", &self.history_table)
-            .field("transaction_per_migration", &self.transaction_per_migration)
-            .field("lock_wait", &self.lock_wait)
-            .field("statement_timeout", &self.statement_timeout)
-            .field("lock_timeout", &self.lock_timeout)
-            .field("lock_retries", &self.lock_retries)
-            .field("startup_wait", &self.startup_wait)
-            .field("environment", &self.environment)
-            .field(
-                "databases",
-                &self
-                    .databases
-                    .iter()
-                    .map(|u| crate::core::database_url::redact(u))
-                    .collect::<Vec<_>>(),
-            )
-            .field("tenant_schemas", &self.tenant_schemas)
-            .field("lock", &self.lock)
-            .field("lock_lease", &self.lock_lease)
-            .finish()
+        match self {
+            UrlSetting::Unset => f.write_str("unset"),
+            UrlSetting::Given(v) => write!(
+                f,
+                "{:?} from {}",
+                crate::core::database_url::redact(&v.value),
+                v.source
+            ),
+            UrlSetting::Undefined(e) => write!(f, "{e}"),
+        }
     }
-}
-
-/// A raw value and where it came from.
-struct Raw {
-    value: RawValue,
-    source: Source,
-}
-
-enum RawValue {
-    Str(String),
-    Bool(bool),
-    Int(i64),
-    List(Vec<String>),
 }
 
 impl Config {
@@ -271,7 +200,7 @@ impl Config {
                 Some(p)
             }
             // `[tool.dapp]` in a pyproject.toml counts too; `dapp-migrate.toml` wins in one folder.
-            None => crate::config::pyproject::discover(cwd, FILE_NAME),
+            None => pyproject::discover(cwd, FILE_NAME),
         };
         let mut text = match &file {
             Some(p) => Some(std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
@@ -281,11 +210,20 @@ impl Config {
             None => None,
         };
         if let (Some(p), Some(t)) = (&file, &mut text) {
-            if crate::config::pyproject::is_pyproject(p) {
-                *t = crate::config::pyproject::config_text(p, t)?;
+            if pyproject::is_pyproject(p) {
+                *t = pyproject::config_text(p, t)?;
             }
         }
         resolve(file.as_deref(), text.as_deref(), o, env, cwd)
+    }
+
+    /// Where the value of `key` came from, for messages that blame it.
+    pub fn source_of(&self, key: &str) -> Source {
+        self.sources
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(Source::Default)
     }
 
     /// The database URL, parsed. Errors when none was given, when its `${VAR}` was undefined,
@@ -294,11 +232,11 @@ impl Config {
         match &self.url {
             UrlSetting::Unset => Err(ConfigError::NoDatabaseUrl),
             UrlSetting::Undefined(e) => Err(e.clone()),
-            UrlSetting::Given { value, source } => {
+            UrlSetting::Given(Sourced { value, source }) => {
                 let url = parse_url(value, source)?;
                 // A relative SQLite path written in the config file is relative to its folder.
                 Ok(match source {
-                    Source::File(_) => url.with_sqlite_base(&self.root),
+                    Source::File(..) => url.with_sqlite_base(&self.root),
                     _ => url,
                 })
             }
@@ -327,6 +265,19 @@ fn parse_url(value: &str, source: &Source) -> Result<DatabaseUrl, ConfigError> {
     })
 }
 
+/// The value without its source.
+fn value<T>(v: Option<Sourced<T>>) -> Option<T> {
+    v.map(|s| s.value)
+}
+
+/// The key named `name` of the table in `keys` (every name used below is declared there).
+fn k(name: &str) -> &'static Key {
+    match key(name) {
+        Some(k) => k,
+        None => unreachable!("config key `{name}` is not declared in config::keys"),
+    }
+}
+
 /// Resolves settings from the file text (if any), the environment and the flags. Pure.
 pub fn resolve(
     file: Option<&Path>,
@@ -339,350 +290,92 @@ pub fn resolve(
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| cwd.to_path_buf());
-    let mut from_file: Vec<(String, Raw)> = Vec::new();
-    let mut deferred_url: Option<ConfigError> = None;
-    if let (Some(path), Some(text)) = (file, text) {
-        let table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                    path: path.to_path_buf(),
-                    line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
-                    reason: e.message().to_owned(),
-                })?;
-        for (key, value) in table {
-            if !KEYS.iter().any(|(k, _)| *k == key) {
-                return Err(ConfigError::UnknownKey {
-                    path: path.to_path_buf(),
-                    line: find_key_line(text, &key),
-                    suggestion: suggest(&key),
-                    key,
-                });
-            }
-            let source = Source::File(path.to_path_buf());
-            let value = match value {
-                toml::Value::String(s) => match interpolate(&s, env) {
-                    Ok(v) => RawValue::Str(v),
-                    Err(var) => {
-                        let e = ConfigError::UndefinedVariable {
-                            key: key.clone(),
-                            var,
-                            path: path.to_path_buf(),
-                        };
-                        if key == "database_url" {
-                            deferred_url = Some(e);
-                            continue;
-                        }
-                        return Err(e);
-                    }
-                },
-                toml::Value::Boolean(b) => RawValue::Bool(b),
-                toml::Value::Integer(i) => RawValue::Int(i),
-                toml::Value::Array(items) if key == "databases" => {
-                    let mut list = Vec::new();
-                    for item in items {
-                        let toml::Value::String(s) = item else {
-                            return Err(ConfigError::BadValue {
-                                key,
-                                origin: source,
-                                reason: "expected a list of database URLs (strings)".into(),
-                            });
-                        };
-                        list.push(interpolate(&s, env).map_err(|var| {
-                            ConfigError::UndefinedVariable {
-                                key: key.clone(),
-                                var,
-                                path: path.to_path_buf(),
-                            }
-                        })?);
-                    }
-                    RawValue::List(list)
-                }
-                other => {
-                    return Err(ConfigError::BadValue {
-                        key,
-                        origin: source,
-                        reason: format!(
-                            "expected a string, number or boolean, not a {}",
-                            other.type_str()
-                        ),
-                    })
-                }
-            };
-            from_file.push((key, Raw { value, source }));
-        }
-    }
-    // flag > environment > file.
-    let pick = |key: &str, flag: Option<(&str, String)>| -> Option<Raw> {
-        if let Some((name, v)) = flag {
-            return Some(Raw {
-                value: RawValue::Str(v),
-                source: Source::Flag(name.to_owned()),
-            });
-        }
-        let var = KEYS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-            .unwrap_or("");
-        if let Some(v) = env(var).filter(|v| !v.is_empty()) {
-            return Some(Raw {
-                value: RawValue::Str(v),
-                source: Source::Env(var.to_owned()),
-            });
-        }
-        if key == "database_url" {
-            if let Some(v) = env(ENV_SQLALCHEMY_URI).filter(|v| !v.is_empty()) {
-                return Some(Raw {
-                    value: RawValue::Str(v),
-                    source: Source::Env(ENV_SQLALCHEMY_URI.into()),
-                });
-            }
-        }
-        if key == "environment" {
-            if let Some(v) = env("FLASK_ENV").filter(|v| !v.is_empty()) {
-                return Some(Raw {
-                    value: RawValue::Str(v),
-                    source: Source::Env("FLASK_ENV".into()),
-                });
-            }
-        }
-        from_file.iter().position(|(k, _)| k == key).map(|i| {
-            let (_, raw) = &from_file[i];
-            Raw {
-                value: match &raw.value {
-                    RawValue::Str(s) => RawValue::Str(s.clone()),
-                    RawValue::Bool(b) => RawValue::Bool(*b),
-                    RawValue::Int(n) => RawValue::Int(*n),
-                    RawValue::List(v) => RawValue::List(v.clone()),
-                },
-                source: raw.source.clone(),
-            }
-        })
+    let parsed = match (file, text) {
+        (Some(path), Some(text)) => Some((path, text, file::parse(path, text)?)),
+        _ => None,
     };
-    let flag = |name: &'static str, v: &Option<String>| v.clone().map(|v| (name, v));
+    let layers = Layers::new(parsed, env, o);
+    layers.check_file(KEYS, &["databases"], "database_url")?;
 
-    let url = match pick("database_url", flag("--database-url", &o.database_url)) {
-        Some(Raw {
-            value: RawValue::Str(v),
-            source,
-        }) if !v.trim().is_empty() => UrlSetting::Given { value: v, source },
-        _ => match deferred_url {
-            Some(e) => UrlSetting::Undefined(e),
-            None => UrlSetting::Unset,
-        },
+    let url = match layers.get(k("database_url"), string) {
+        Ok(Some(v)) if !v.value.trim().is_empty() => UrlSetting::Given(v),
+        Ok(_) => UrlSetting::Unset,
+        // An undefined `${VAR}` matters only to commands that connect.
+        Err(e @ ConfigError::UndefinedVariable { .. }) => UrlSetting::Undefined(e),
+        Err(e) => return Err(e),
     };
-
-    let location = match o.directory.clone() {
-        Some(d) => cwd.join(d),
-        None => match pick("script_location", None) {
-            Some(raw) => {
-                let s = string("script_location", raw)?;
-                root.join(s)
-            }
-            None => root.join("migrations"),
-        },
+    // `-d` is typed relative to where the user stands; the file's value to the file.
+    let script_location = match layers.get(k("script_location"), string)? {
+        Some(Sourced {
+            value,
+            source: Source::Flag(_),
+        }) => cwd.join(value),
+        Some(v) => root.join(v.value),
+        None => root.join("migrations"),
     };
-    let ident = |key: &'static str,
-                 flag: Option<(&'static str, String)>,
-                 default: Option<&str>|
-     -> Result<Option<String>, ConfigError> {
-        match pick(key, flag) {
-            Some(raw) => {
-                let source = raw.source.clone();
-                let s = string(key, raw)?;
-                if s.is_empty() && default.is_none() {
-                    return Ok(None);
-                }
-                check_identifier(&s).map_err(|reason| ConfigError::BadValue {
-                    key: key.into(),
-                    origin: source,
-                    reason,
-                })?;
-                Ok(Some(s))
-            }
-            None => Ok(default.map(str::to_owned)),
+    let version_table = value(layers.get(k("version_table"), identifier)?)
+        .unwrap_or_else(|| "alembic_version".to_owned());
+    let version_table_schema = value(layers.get(k("version_table_schema"), |v| {
+        let s = string(v)?;
+        if s.is_empty() {
+            return Ok(None);
         }
-    };
-    let duration = |key: &'static str,
-                    flag: Option<(&'static str, String)>,
-                    default: Option<Duration>|
-     -> Result<Option<Duration>, ConfigError> {
-        match pick(key, flag) {
-            Some(raw) => {
-                let source = raw.source.clone();
-                let d = match raw.value {
-                    RawValue::Int(n) if n >= 0 => Duration::from_secs(n as u64),
-                    RawValue::Str(s) => {
-                        parse_duration(&s).map_err(|reason| ConfigError::BadValue {
-                            key: key.into(),
-                            origin: source,
-                            reason,
-                        })?
-                    }
-                    _ => {
-                        return Err(ConfigError::BadValue {
-                            key: key.into(),
-                            origin: source,
-                            reason: "expected a duration such as \"30s\", \"500ms\" or \"2m\""
-                                .into(),
-                        })
-                    }
-                };
-                Ok(if d.is_zero() { None } else { Some(d) })
+        check_identifier(&s).map(|()| Some(s))
+    })?)
+    .flatten();
+    let history_table = value(layers.get(k("history_table"), identifier)?)
+        .unwrap_or_else(|| "alembic_version_history".to_owned());
+    let transaction_per_migration =
+        value(layers.get(k("transaction_per_migration"), boolean)?).unwrap_or(false);
+    let lock_wait = value(layers.get(k("lock_wait"), duration)?)
+        .unwrap_or(Some(Duration::from_secs(60)))
+        .unwrap_or(Duration::ZERO);
+    let statement_timeout = value(layers.get(k("statement_timeout"), duration)?).flatten();
+    let lock_timeout = value(layers.get(k("lock_timeout"), duration)?).flatten();
+    let startup_wait = value(layers.get(k("startup_wait"), duration)?)
+        .unwrap_or(Some(Duration::from_secs(60)))
+        .unwrap_or(Duration::ZERO);
+    let lock_retries = value(layers.get(k("lock_retries"), retries)?).unwrap_or(3);
+    let environment = value(layers.get(k("environment"), string)?).filter(|s| !s.is_empty());
+    let databases = match layers.read(k("databases"), url_list)? {
+        Some(Sourced { value, source }) => {
+            for u in &value {
+                parse_url(u, &source)?;
             }
-            None => Ok(default),
+            value
         }
+        None => Vec::new(),
     };
-
-    let version_table = ident(
-        "version_table",
-        flag("--version-table", &o.version_table),
-        Some("alembic_version"),
-    )?
-    .unwrap_or_default();
-    let version_table_schema = ident(
-        "version_table_schema",
-        flag("--version-table-schema", &o.version_table_schema),
-        None,
-    )?;
-    let history_table = ident(
-        "history_table",
-        flag("--history-table", &o.history_table),
-        Some("alembic_version_history"),
-    )?
-    .unwrap_or_default();
-    let transaction_per_migration = match pick(
-        "transaction_per_migration",
-        o.transaction_per_migration
-            .map(|b| ("--transaction-per-migration", b.to_string())),
-    ) {
-        Some(raw) => boolean("transaction_per_migration", raw)?,
-        None => false,
+    let text_of = |name| -> Result<Option<Sourced<String>>, ConfigError> {
+        Ok(layers.get(k(name), string)?.filter(|s| !s.value.is_empty()))
     };
-    let lock_wait = duration(
-        "lock_wait",
-        flag("--lock-wait", &o.lock_wait),
-        Some(Duration::from_secs(60)),
-    )?
-    .unwrap_or(Duration::ZERO);
-    let statement_timeout = duration(
-        "statement_timeout",
-        flag("--statement-timeout", &o.statement_timeout),
-        None,
-    )?;
-    let lock_timeout = duration(
-        "lock_timeout",
-        flag("--lock-timeout", &o.lock_timeout),
-        None,
-    )?;
-    let startup_wait = duration(
-        "startup_wait",
-        flag("--startup-wait", &o.startup_wait),
-        Some(Duration::from_secs(60)),
-    )?
-    .unwrap_or(Duration::ZERO);
-    let lock_retries = match pick("lock_retries", flag("--lock-retries", &o.lock_retries)) {
-        Some(raw) => {
-            let source = raw.source.clone();
-            match raw.value {
-                RawValue::Int(n) if (0..=100).contains(&n) => n as u32,
-                RawValue::Str(s) => s
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n <= 100)
-                    .ok_or_else(|| ConfigError::BadValue {
-                        key: "lock_retries".into(),
-                        origin: source,
-                        reason: format!("expected a whole number from 0 to 100, not `{s}`"),
-                    })?,
-                _ => {
-                    return Err(ConfigError::BadValue {
-                        key: "lock_retries".into(),
-                        origin: source,
-                        reason: "expected a whole number from 0 to 100".into(),
-                    })
-                }
-            }
-        }
-        None => 3,
-    };
-    let environment = match pick("environment", flag("--env", &o.environment)) {
-        Some(raw) => Some(string("environment", raw)?).filter(|s| !s.is_empty()),
-        None => None,
-    };
-    let (databases, databases_source) = match pick("databases", None) {
-        Some(Raw {
-            value: RawValue::List(v),
-            source,
-        }) => (v, source),
-        // From the environment: separated by commas or whitespace.
-        Some(Raw {
-            value: RawValue::Str(s),
-            source,
-        }) => (
-            s.split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            source,
-        ),
-        Some(raw) => {
-            return Err(ConfigError::BadValue {
-                key: "databases".into(),
-                origin: raw.source,
-                reason: "expected a list of database URLs".into(),
-            })
-        }
-        None => (Vec::new(), Source::Default),
-    };
-    for u in &databases {
-        parse_url(u, &databases_source)?;
-    }
-    let pattern = match pick("tenant_schemas", None) {
-        Some(raw) => Some(string("tenant_schemas", raw)?).filter(|s| !s.is_empty()),
-        None => None,
-    };
-    let query = match pick("tenant_schemas_query", None) {
-        Some(raw) => Some(string("tenant_schemas_query", raw)?).filter(|s| !s.is_empty()),
-        None => None,
-    };
-    let tenant_schemas = match (pattern, query) {
-        (Some(_), Some(_)) => {
+    let tenant_schemas = match (text_of("tenant_schemas")?, text_of("tenant_schemas_query")?) {
+        (Some(_), Some(q)) => {
             return Err(ConfigError::BadValue {
                 key: "tenant_schemas".into(),
-                origin: Source::Default,
+                origin: q.source,
                 reason: "give tenant_schemas (a LIKE pattern) or tenant_schemas_query, not both"
                     .into(),
             })
         }
-        (Some(p), None) => Some(TenantSchemas::Pattern(p)),
-        (None, Some(q)) => Some(TenantSchemas::Query(q)),
+        (Some(p), None) => Some(TenantSchemas::Pattern(p.value)),
+        (None, Some(q)) => Some(TenantSchemas::Query(q.value)),
         (None, None) => None,
     };
-    let lock = match pick("lock", None) {
-        Some(raw) => {
-            let source = raw.source.clone();
-            match string("lock", raw)?.as_str() {
-                "advisory" => LockMode::Advisory,
-                "table" => LockMode::Table,
-                other => {
-                    return Err(ConfigError::BadValue {
-                        key: "lock".into(),
-                        origin: source,
-                        reason: format!("expected \"advisory\" or \"table\", not `{other}`"),
-                    })
-                }
-            }
-        }
-        None => LockMode::Advisory,
-    };
-    let lock_lease = duration("lock_lease", None, Some(Duration::from_secs(60)))?
+    let lock = value(layers.get(k("lock"), |v| match string(v)?.as_str() {
+        "advisory" => Ok(LockMode::Advisory),
+        "table" => Ok(LockMode::Table),
+        other => Err(format!("expected \"advisory\" or \"table\", not `{other}`")),
+    })?)
+    .unwrap_or(LockMode::Advisory);
+    let lock_lease = value(layers.get(k("lock_lease"), duration)?)
+        .flatten()
         .unwrap_or(Duration::from_secs(60));
+    let sources = layers.into_sources();
     Ok(Config {
         file: file.map(Path::to_path_buf),
         root,
-        script_location: location,
+        script_location,
         version_table,
         version_table_schema,
         history_table,
@@ -693,38 +386,80 @@ pub fn resolve(
         lock_retries,
         startup_wait,
         environment,
-        databases,
+        databases: Urls(databases),
         tenant_schemas,
         lock,
         lock_lease,
         url,
+        sources,
     })
 }
 
-fn string(key: &str, raw: Raw) -> Result<String, ConfigError> {
-    match raw.value {
-        RawValue::Str(s) => Ok(s),
-        _ => Err(ConfigError::BadValue {
-            key: key.into(),
-            origin: raw.source,
-            reason: "expected a string".into(),
-        }),
+// ---- parsers: one per kind of value, shared by the file, the environment and the flags ----
+
+fn string(v: toml::Value) -> Result<String, String> {
+    match v {
+        toml::Value::String(s) => Ok(s),
+        _ => Err("expected a string".into()),
     }
 }
 
-fn boolean(key: &str, raw: Raw) -> Result<bool, ConfigError> {
-    match raw.value {
-        RawValue::Bool(b) => Ok(b),
-        RawValue::Str(s) => parse_bool(&s).ok_or_else(|| ConfigError::BadValue {
-            key: key.into(),
-            origin: raw.source,
-            reason: format!("expected true or false (or 1/0, yes/no), not `{s}`"),
-        }),
-        RawValue::Int(_) | RawValue::List(_) => Err(ConfigError::BadValue {
-            key: key.into(),
-            origin: raw.source,
-            reason: "expected true or false".into(),
-        }),
+/// A plain SQL identifier (version, schema and history table names).
+fn identifier(v: toml::Value) -> Result<String, String> {
+    let s = string(v)?;
+    check_identifier(&s)?;
+    Ok(s)
+}
+
+fn boolean(v: toml::Value) -> Result<bool, String> {
+    match v {
+        toml::Value::Boolean(b) => Ok(b),
+        toml::Value::String(s) => parse_bool(&s)
+            .ok_or_else(|| format!("expected true or false (or 1/0, yes/no), not `{s}`")),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+/// A duration; zero means none.
+fn duration(v: toml::Value) -> Result<Option<Duration>, String> {
+    let d = match v {
+        toml::Value::Integer(n) if n >= 0 => Duration::from_secs(n as u64),
+        toml::Value::String(s) => parse_duration(&s)?,
+        _ => return Err("expected a duration such as \"30s\", \"500ms\" or \"2m\"".into()),
+    };
+    Ok(Some(d).filter(|d| !d.is_zero()))
+}
+
+fn retries(v: toml::Value) -> Result<u32, String> {
+    match v {
+        toml::Value::Integer(n) if (0..=100).contains(&n) => Ok(n as u32),
+        toml::Value::String(s) => s
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 100)
+            .ok_or_else(|| format!("expected a whole number from 0 to 100, not `{s}`")),
+        _ => Err("expected a whole number from 0 to 100".into()),
+    }
+}
+
+/// A list of URLs: a TOML array of strings, or (environment, flag) one string separated by
+/// commas or whitespace.
+fn url_list(v: toml::Value) -> Result<Vec<String>, String> {
+    match v {
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|i| match i {
+                toml::Value::String(s) => Ok(s),
+                _ => Err("expected a list of database URLs (strings)".to_owned()),
+            })
+            .collect(),
+        toml::Value::String(s) => Ok(s
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        _ => Err("expected a list of database URLs".into()),
     }
 }
 
@@ -774,72 +509,6 @@ pub fn check_identifier(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Expands `${VAR}`, `${VAR:-default}` and `$$`; returns the name of an undefined variable.
-pub fn interpolate(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        if let Some(r) = after.strip_prefix('$') {
-            out.push('$');
-            rest = r;
-        } else if let Some(body) = after.strip_prefix('{') {
-            let Some(end) = body.find('}') else {
-                out.push('$');
-                rest = after;
-                continue;
-            };
-            let inner = &body[..end];
-            let (name, default) = match inner.split_once(":-") {
-                Some((n, d)) => (n, Some(d)),
-                None => (inner, None),
-            };
-            match env(name)
-                .filter(|v| !v.is_empty())
-                .or_else(|| default.map(str::to_owned))
-            {
-                Some(v) => out.push_str(&v),
-                None => return Err(name.to_owned()),
-            }
-            rest = &body[end + 1..];
-        } else {
-            out.push('$');
-            rest = after;
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-fn find_key_line(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
-            l.trim_start().starts_with(key)
-                && l.trim_start()[key.len()..].trim_start().starts_with('=')
-        })
-        .map(|i| i + 1)
-        .unwrap_or(1)
-}
-
-/// The known key closest to `key`, when it is close.
-fn suggest(key: &str) -> Option<String> {
-    KEYS.iter()
-        .map(|(k, _)| (distance(key, k), *k))
-        .filter(|(d, k)| *d <= 3.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| k.to_owned())
-}
-
-/// Levenshtein distance, in characters (`strsim`).
-fn distance(a: &str, b: &str) -> usize {
-    strsim::levenshtein(a, b)
 }
 
 #[cfg(test)]
@@ -1061,6 +730,77 @@ mod tests {
         assert!(e.to_string().contains("not a array"), "{e}");
         let e = res("version_table = 3", &Overrides::default(), &[]).unwrap_err();
         assert!(e.to_string().contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn each_layer_is_blamed_for_its_own_bad_value() {
+        let text = "\n\nlock_wait = \"soon\"\n";
+        let e = res(text, &Overrides::default(), &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`lock_wait` from /p/dapp-migrate.toml:3: expected a duration such as \"30s\", \"500ms\" or \"2m\", not `soon`"
+        );
+        let e = res("", &Overrides::default(), &[("DAPP_LOCK_RETRIES", "many")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("`lock_retries` from environment variable DAPP_LOCK_RETRIES:"),
+            "{e}"
+        );
+        let o = Overrides {
+            lock_retries: Some("many".into()),
+            ..Default::default()
+        };
+        let e = res("lock_retries = 2", &o, &[("DAPP_LOCK_RETRIES", "4")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("`lock_retries` from flag --lock-retries:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_knows_where_each_value_came_from() {
+        let o = Overrides {
+            lock_wait: Some("9s".into()),
+            ..Default::default()
+        };
+        let c = res(
+            "version_table = \"v\"\nlock_retries = 1\n",
+            &o,
+            &[("DAPP_LOCK_RETRIES", "2")],
+        )
+        .unwrap();
+        assert_eq!(c.source_of("lock_wait"), Source::Flag("--lock-wait".into()));
+        assert_eq!(
+            c.source_of("lock_retries"),
+            Source::Env("DAPP_LOCK_RETRIES".into())
+        );
+        assert_eq!(
+            c.source_of("version_table"),
+            Source::File("/p/dapp-migrate.toml".into(), 1)
+        );
+        assert_eq!(c.source_of("history_table"), Source::Default);
+    }
+
+    #[test]
+    fn a_broken_file_value_is_reported_even_when_overridden() {
+        let e = res(
+            "version_table = [1]\n",
+            &Overrides::default(),
+            &[("DAPP_VERSION_TABLE", "v")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("dapp-migrate.toml:1"), "{e}");
+        let e = res(
+            "history_table = \"${NOPE}\"\n",
+            &Overrides::default(),
+            &[("DAPP_HISTORY_TABLE", "h")],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, ConfigError::UndefinedVariable { line: 1, .. }),
+            "{e}"
+        );
     }
 
     #[test]
