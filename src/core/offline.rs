@@ -5,9 +5,9 @@
 //! base. A non-transactional revision is set outside the transaction as Alembic's
 //! `autocommit_block` does: `COMMIT;`, its statements, `BEGIN;`.
 
-use crate::backend::{Dialect, Tables};
 use crate::core::graph::RevisionGraph;
 use crate::core::plan::{Direction, Plan, RowOp, StepKind};
+use crate::core::schema::{Dialect, Tables};
 use crate::core::statements;
 
 /// Renders the plan. `start_empty` says the version table holds no rows when the script begins
@@ -104,7 +104,7 @@ fn display_table(t: &Tables, name: &str) -> String {
         if plain(s) {
             s.to_owned()
         } else {
-            crate::backend::quote_ident(s)
+            crate::core::schema::quote_ident(s)
         }
     };
     match &t.schema {
