@@ -1,5 +1,7 @@
 //! The engine room: run policy (lock, state, apply, history), fleets and interrupts; may import
-//! core and backend, never commands, output or config.
+//! core and backend, never commands or output. (Today `fleet` still reads the resolved
+//! `Config` and returns `error::Error`, and `EngineError::exit_code` names exit codes: both go
+//! when exit codes and options move to `error.rs` and `app.rs`.)
 //!
 //! Runs a plan against a database: the lock, reading state, applying steps, recording history.
 //!
