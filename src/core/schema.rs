@@ -239,6 +239,55 @@ pub fn version_table_ddl(t: &Tables) -> String {
     )
 }
 
+/// The version table's DDL in `--sql` scripts, as Alembic's offline mode prints it.
+pub fn offline_version_table_ddl(t: &Tables) -> String {
+    format!(
+        "CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {}_pkc PRIMARY KEY (version_num)\n);",
+        display_table(t, &t.version),
+        t.version
+    )
+}
+
+/// A version-row change in `--sql` scripts, as Alembic's offline mode prints it.
+pub fn offline_version_row_sql(t: &Tables, op: &RowOp, dialect: Dialect) -> String {
+    let v = display_table(t, &t.version);
+    match op {
+        RowOp::Insert(x) if dialect == Dialect::Sqlite => {
+            format!("INSERT INTO {v} (version_num) VALUES ('{x}') RETURNING version_num;")
+        }
+        RowOp::Insert(x) => {
+            format!("INSERT INTO {v} (version_num) VALUES ('{x}') RETURNING {v}.version_num;")
+        }
+        RowOp::Update { from, to } => {
+            format!("UPDATE {v} SET version_num='{to}' WHERE {v}.version_num = '{from}';")
+        }
+        RowOp::Delete(x) => format!("DELETE FROM {v} WHERE {v}.version_num = '{x}';"),
+        RowOp::DeleteAll => format!("DELETE FROM {v};"),
+    }
+}
+
+/// A table name as SQLAlchemy prints it: bare when it is a plain lower-case identifier.
+pub fn display_table(t: &Tables, name: &str) -> String {
+    let plain = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let one = |s: &str| {
+        if plain(s) {
+            s.to_owned()
+        } else {
+            quote_ident(s)
+        }
+    };
+    match &t.schema {
+        Some(s) => format!("{}.{}", one(s), one(name)),
+        None => one(name),
+    }
+}
+
 /// The history table's columns that a run writes, in the order of every `VALUES` tuple.
 const HISTORY_COLUMNS: &str = "revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version";
 
