@@ -109,3 +109,32 @@ both_backends! {
     p.run(db, &["db", "current"]).ok();
     }
 }
+
+#[test]
+fn verify_accept_waits_for_the_migration_lock_and_records_nothing_without_it() {
+    let db = crate::support::TestDb::new("verify_lock");
+    let p = Project::new();
+    p.chain(&["a1", "a2"]);
+    p.run(&db, &["db", "stamp", "head"]).ok();
+    let mut holder = db.client();
+    holder
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({})",
+            crate::support::default_lock_key()
+        ))
+        .expect("hold the lock");
+    p.run(
+        &db,
+        &["db", "--lock-wait", "1s", "verify", "--accept", "all"],
+    )
+    .code(1)
+    .stderr_has("gave up waiting for the migration lock");
+    assert_eq!(
+        db.col("SELECT count(*) FROM alembic_version_history WHERE direction = 'accept'"),
+        ["0"]
+    );
+    drop(holder);
+    p.run(&db, &["db", "verify", "--accept", "all"])
+        .ok()
+        .stderr_has("Accepted the current file of a2");
+}

@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::{Backend, BackendError, Dialect, HistoryRow, LockHolder, Tables};
+use super::{Backend, BackendError, LockHolder};
+use crate::core::schema::Dialect;
 
 /// The `application_name` every dapp connection sets, so a lock holder is easy to spot.
 pub const APPLICATION_NAME: &str = "dapp-migrate";
@@ -275,43 +276,6 @@ fn text(cell: Option<&Option<String>>) -> String {
 impl Backend for Postgres {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
-    }
-
-    async fn read_versions(&mut self, t: &Tables) -> Result<Option<Vec<String>>, BackendError> {
-        match self
-            .rows(&format!("SELECT version_num FROM {}", t.version_table()))
-            .await
-        {
-            Ok(rows) => Ok(Some(rows.into_iter().map(|r| text(r.first())).collect())),
-            Err(e) if e.is_missing_table() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn read_history(&mut self, t: &Tables) -> Result<Vec<HistoryRow>, BackendError> {
-        let sql = format!(
-            "SELECT revision, direction, checksum, downgrade_sql, down_revisions, {}, {}, message FROM {} ORDER BY id",
-            Dialect::Postgres.success_text(),
-            Dialect::Postgres.finished_text(),
-            t.history_table()
-        );
-        match self.rows(&sql).await {
-            Ok(rows) => Ok(rows
-                .into_iter()
-                .map(|r| HistoryRow {
-                    revision: text(r.first()),
-                    direction: text(r.get(1)),
-                    checksum: r.get(2).cloned().flatten(),
-                    downgrade_sql: r.get(3).cloned().flatten(),
-                    down_revisions: r.get(4).cloned().flatten(),
-                    success: text(r.get(5)) == "true",
-                    finished_at: text(r.get(6)),
-                    message: r.get(7).cloned().flatten(),
-                })
-                .collect()),
-            Err(e) if e.is_missing_table() => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
     }
 
     async fn try_lock(&mut self, key: i64) -> Result<bool, BackendError> {

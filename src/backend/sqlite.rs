@@ -14,7 +14,8 @@ use std::time::Duration;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Backend, BackendError, Dialect, HistoryRow, LockHolder, Tables};
+use super::{Backend, BackendError, LockHolder};
+use crate::core::schema::Dialect;
 
 /// What a command will do with the database, which decides what opening it may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,53 +184,7 @@ pub fn convert(e: rusqlite::Error) -> BackendError {
     }
 }
 
-fn missing_table(e: &BackendError) -> bool {
-    e.message.starts_with("no such table")
-}
-
 impl Backend for Sqlite {
-    async fn read_versions(&mut self, t: &Tables) -> Result<Option<Vec<String>>, BackendError> {
-        match self.rows(&format!("SELECT version_num FROM {}", t.version_table())) {
-            Ok(rows) => Ok(Some(
-                rows.into_iter()
-                    .map(|r| r.into_iter().next().flatten().unwrap_or_default())
-                    .collect(),
-            )),
-            Err(e) if missing_table(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn read_history(&mut self, t: &Tables) -> Result<Vec<HistoryRow>, BackendError> {
-        let d = Dialect::Sqlite;
-        let sql = format!(
-            "SELECT revision, direction, checksum, downgrade_sql, down_revisions, {}, {}, message FROM {} ORDER BY id",
-            d.success_text(),
-            d.finished_text(),
-            t.history_table()
-        );
-        match self.rows(&sql) {
-            Ok(rows) => Ok(rows
-                .into_iter()
-                .map(|r| {
-                    let get = |i: usize| r.get(i).cloned().flatten();
-                    HistoryRow {
-                        revision: get(0).unwrap_or_default(),
-                        direction: get(1).unwrap_or_default(),
-                        checksum: get(2),
-                        downgrade_sql: get(3),
-                        down_revisions: get(4),
-                        success: get(5).as_deref() == Some("true"),
-                        finished_at: get(6).unwrap_or_default(),
-                        message: get(7),
-                    }
-                })
-                .collect()),
-            Err(e) if missing_table(&e) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
-    }
-
     async fn try_lock(&mut self, _key: i64) -> Result<bool, BackendError> {
         let Some(path) = &self.lock_path else {
             return Ok(true);
@@ -453,6 +408,7 @@ fn complete(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::schema::Tables;
 
     #[test]
     fn statements_end_where_sqlite_says() {

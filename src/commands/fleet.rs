@@ -6,7 +6,7 @@ use super::{block_on, Ctx};
 use crate::cli::FleetArgs;
 use crate::core::plan;
 use crate::core::target::{Symbol, Target};
-use crate::engine::fleet::{self, Action, Fleet, Outcome, Status};
+use crate::engine::fleet::{self, Action, Fleet, MemberReport, Status};
 use crate::error::Error;
 use crate::output::Format;
 
@@ -63,7 +63,7 @@ impl Ctx<'_, '_> {
         jobs: usize,
         fail_fast: bool,
         startup_log: Option<&crate::commands::startup::Log>,
-    ) -> Result<Vec<Outcome>, Error> {
+    ) -> Result<Vec<MemberReport>, Error> {
         use crate::commands::startup::Level;
         let fleet = Fleet::new(&self.config, jobs)?;
         let base = self.engine_options(action.allows_unknown_rows());
@@ -95,7 +95,7 @@ impl Ctx<'_, '_> {
             } else {
                 let _ = writeln!(err, "INFO  [dapp] {intro}");
             }
-            let mut report = |o: &Outcome| {
+            let mut report = |o: &MemberReport| {
                 let what = match (&o.status, &o.error) {
                     (_, Some(e)) => format!("{}: {}", o.target, e.replace('\n', " ")),
                     (Status::Migrated | Status::Downgraded | Status::Stamped, None) => format!(
@@ -161,7 +161,7 @@ impl Ctx<'_, '_> {
         })
     }
 
-    fn render_fleet(&mut self, action: Action, outcomes: &[Outcome]) -> Result<(), Error> {
+    fn render_fleet(&mut self, action: Action, outcomes: &[MemberReport]) -> Result<(), Error> {
         let failed: Vec<&str> = outcomes
             .iter()
             .filter(|o| matches!(o.status, Status::Failed | Status::Skipped))

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use crate::backend::postgres::{ConnectOptions, Postgres};
 use crate::backend::AnyBackend;
-use crate::backend::{Backend, Tables};
 use crate::cli::{Cli, DbCommand, GlobalOpts, TopCommand};
 use crate::config::{Config, Overrides};
 use crate::core::graph::{BitSet, RevisionGraph};
 use crate::core::plan::{self, Plan};
 use crate::core::revision::{self, NewRevision, RevisionId};
+use crate::core::schema::Tables;
 use crate::core::target::{Range, Symbol, Target, TargetOrRange};
 use crate::engine::{Engine, EngineError, EngineOptions, Event, RunReport};
 use crate::error::Error;
@@ -71,7 +71,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         config,
         scripts,
         force: false,
-        lease_holder: crate::backend::lease::new_holder_id(),
+        lease_holder: crate::engine::lock::new_holder_id(),
         format: db.global.format,
         color,
         io,
@@ -257,43 +257,22 @@ impl<'a, 'io> Ctx<'a, 'io> {
             .map_err(failed)
     }
 
-    /// With `lock = "table"`: a task that renews this run's lease every third of its length
-    /// from a second connection, so a long migration keeps it and a crashed one loses it.
-    /// Renewing is a no-op until the lease is taken. Abort the handle when the run ends.
+    /// With `lock = "table"`: the lease's keep-alive task ([`crate::engine::lock::Lease`]).
+    /// Abort the handle when the run ends.
     pub(crate) fn heartbeat(&self) -> Option<tokio::task::JoinHandle<()>> {
-        if self.config.lock != crate::config::LockMode::Table {
-            return None;
-        }
+        let lease = self.engine_options(false).lease?;
         let url = self.config.database_url().ok()?;
         if url.sqlite_path().is_some() {
             return None;
         }
-        let opts = ConnectOptions {
-            connect_timeout: Some(Duration::from_secs(10)),
-            statement_timeout: None,
-            lock_timeout: None,
-        };
-        let t = self.tables();
-        let key = t.lock_key();
-        let holder = self.lease_holder.clone();
-        let lease = self.config.lock_lease;
-        Some(tokio::spawn(async move {
-            let Ok(mut pg) = Postgres::connect(&url.postgres_url(), &opts).await else {
-                return;
-            };
-            let sql = crate::backend::lease::renew_sql(&t, key, &holder, lease);
-            loop {
-                tokio::time::sleep(lease / 3).await;
-                let _ = pg.query(&sql).await;
-            }
-        }))
+        Some(lease.keep_alive(url.postgres_url(), self.tables()))
     }
 
     /// The dialect of `--sql` output: SQLite's when the configured URL is a SQLite one.
-    fn offline_dialect(&self) -> crate::backend::Dialect {
+    fn offline_dialect(&self) -> crate::core::schema::Dialect {
         match self.config.database_url() {
-            Ok(u) if u.sqlite_path().is_some() => crate::backend::Dialect::Sqlite,
-            _ => crate::backend::Dialect::Postgres,
+            Ok(u) if u.sqlite_path().is_some() => crate::core::schema::Dialect::Sqlite,
+            _ => crate::core::schema::Dialect::Postgres,
         }
     }
 
@@ -310,7 +289,7 @@ impl<'a, 'io> Ctx<'a, 'io> {
             tenant_query,
             force: self.force,
             lease: (self.config.lock == crate::config::LockMode::Table).then(|| {
-                crate::engine::LeaseOptions {
+                crate::engine::lock::Lease {
                     holder: self.lease_holder.clone(),
                     duration: self.config.lock_lease,
                 }
@@ -914,13 +893,13 @@ impl<'a, 'io> Ctx<'a, 'io> {
         match crate::engine::fleet::tenant_search_path(&self.config) {
             (Some(schema), _) => format!(
                 "SET search_path TO {}, public;\n\n",
-                crate::backend::quote_ident(&schema)
+                crate::core::schema::quote_ident(&schema)
             ),
             (None, Some(_)) => {
                 let schema = self.config.version_table_schema.clone().unwrap_or_default();
                 self.log(&format!(
                     "WARNING [dapp] --sql does not run tenant_schemas_query: if {schema} is a tenant schema, run `SET search_path TO {}, public;` before this script",
-                    crate::backend::quote_ident(&schema)
+                    crate::core::schema::quote_ident(&schema)
                 ));
                 String::new()
             }
@@ -1117,9 +1096,11 @@ impl<'a, 'io> Ctx<'a, 'io> {
         let pg = self.connect().await?;
         let mut e = Engine::new(pg, &g, self.engine_options(true));
         if !args.is_empty() {
-            let rows = e.rows().await?.unwrap_or_default();
-            let history = e.history().await?;
-            let choice = crate::core::check::acceptance(&g, &rows, &history, &args);
+            let choice = {
+                let mut reporter = Reporter::new(&mut *self.io.err, self.format);
+                let mut on = |ev: Event<'_>| reporter.event(ev);
+                e.accept(&args, &mut on).await?
+            };
             if !choice.not_applied.is_empty() {
                 let ids = g.ids(&choice.not_applied).join(", ");
                 return Err(Error::Usage(format!(
@@ -1143,21 +1124,6 @@ impl<'a, 'io> Ctx<'a, 'io> {
             if choice.record.is_empty() {
                 self.log("INFO  [dapp] Recorded nothing: nothing to accept");
             } else {
-                let dialect = e.backend().dialect();
-                let sql = crate::core::check::accept_sql(
-                    &g,
-                    &choice.record,
-                    &self.tables(),
-                    &hostname(self.env),
-                    dialect,
-                );
-                e.backend()
-                    .batch(&sql)
-                    .await
-                    .map_err(|source| EngineError::Database {
-                        doing: "recording accepted checksums".into(),
-                        source,
-                    })?;
                 for &i in &choice.record {
                     self.log(&format!(
                         "INFO  [dapp] Accepted the current file of {} as applied",

@@ -6,11 +6,10 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::backend::Dialect;
-use crate::backend::{quote_literal, HistoryRow, Tables};
 use crate::core::graph::{Edges, RevisionGraph};
 use crate::core::plan;
 use crate::core::revision;
+use crate::core::schema::HistoryRow;
 use crate::core::target::Target;
 
 /// One problem `check` reports.
@@ -356,33 +355,4 @@ pub fn stored_revisions(
     // Parents before children, so the graph's load order is stable.
     out.reverse();
     out
-}
-
-/// SQL recording the files' current checksums as accepted for the given revisions.
-pub fn accept_sql(
-    g: &RevisionGraph,
-    revs: &[usize],
-    t: &Tables,
-    host: &str,
-    dialect: Dialect,
-) -> String {
-    let mut sql = format!("BEGIN;\n{}", dialect.history_table_ddl(t));
-    let [_, now, _, user] = dialect.history_times(Some(std::time::Duration::ZERO));
-    for &i in revs {
-        let n = g.node(i);
-        sql.push_str(&format!(
-            "INSERT INTO {} (revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version) \
-             VALUES ({}, 'accept', {}, {}, {}, {}, true, {now}, {now}, 0, {user}, {}, {});\n",
-            t.history_table(),
-            quote_literal(n.id()),
-            quote_literal(&revision::checksum(&n.rev.upgrade.sql)),
-            n.rev.downgrade.as_ref().map(|d| quote_literal(&d.sql)).unwrap_or_else(|| "NULL".into()),
-            quote_literal(&g.ids(&n.down).join(",")),
-            quote_literal(&n.rev.message),
-            quote_literal(host),
-            quote_literal(env!("CARGO_PKG_VERSION")),
-        ));
-    }
-    sql.push_str("COMMIT;");
-    sql
 }

@@ -10,6 +10,7 @@ pub mod import_alembic;
 pub mod offline;
 pub mod plan;
 pub mod revision;
+pub mod schema;
 pub mod statements;
 pub mod sum;
 pub mod target;

@@ -5,9 +5,9 @@
 //! base. A non-transactional revision is set outside the transaction as Alembic's
 //! `autocommit_block` does: `COMMIT;`, its statements, `BEGIN;`.
 
-use crate::backend::{Dialect, Tables};
 use crate::core::graph::RevisionGraph;
-use crate::core::plan::{Direction, Plan, RowOp, StepKind};
+use crate::core::plan::{Direction, Plan, StepKind};
+use crate::core::schema::{self, Dialect, Tables};
 use crate::core::statements;
 
 /// Renders the plan. `start_empty` says the version table holds no rows when the script begins
@@ -23,16 +23,12 @@ pub fn render(
 ) -> String {
     let transactions = dialect == Dialect::Postgres;
     let per_migration = per_migration && transactions;
-    let v = display_table(t, &t.version);
     let mut out = String::new();
     let mut emit = |s: &str| {
         out.push_str(s.trim_end());
         out.push_str("\n\n");
     };
-    let create = format!(
-        "CREATE TABLE {v} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {}_pkc PRIMARY KEY (version_num)\n);",
-        t.version
-    );
+    let create = schema::offline_version_table_ddl(t);
     let mut need_create = start_empty;
     if !per_migration && transactions {
         emit("BEGIN;");
@@ -65,21 +61,7 @@ pub fn render(
             }
         }
         for op in &step.ops {
-            emit(&match op {
-                RowOp::Insert(x) if dialect == Dialect::Sqlite => {
-                    format!("INSERT INTO {v} (version_num) VALUES ('{x}') RETURNING version_num;")
-                }
-                RowOp::Insert(x) => {
-                    format!(
-                        "INSERT INTO {v} (version_num) VALUES ('{x}') RETURNING {v}.version_num;"
-                    )
-                }
-                RowOp::Update { from, to } => {
-                    format!("UPDATE {v} SET version_num='{to}' WHERE {v}.version_num = '{from}';")
-                }
-                RowOp::Delete(x) => format!("DELETE FROM {v} WHERE {v}.version_num = '{x}';"),
-                RowOp::DeleteAll => format!("DELETE FROM {v};"),
-            });
+            emit(&schema::offline_version_row_sql(t, op, dialect));
         }
         if per_migration {
             emit("COMMIT;");
@@ -89,28 +71,6 @@ pub fn render(
         emit("COMMIT;");
     }
     out
-}
-
-/// A table name as SQLAlchemy prints it: bare when it is a plain lower-case identifier.
-fn display_table(t: &Tables, name: &str) -> String {
-    let plain = |s: &str| {
-        s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    };
-    let one = |s: &str| {
-        if plain(s) {
-            s.to_owned()
-        } else {
-            crate::backend::quote_ident(s)
-        }
-    };
-    match &t.schema {
-        Some(s) => format!("{}.{}", one(s), one(name)),
-        None => one(name),
-    }
 }
 
 #[cfg(test)]
@@ -179,7 +139,7 @@ UPDATE alembic_version SET version_num='a2' WHERE alembic_version.version_num = 
             history: "h".into(),
         };
         assert_eq!(
-            display_table(&t, &t.version),
+            schema::display_table(&t, &t.version),
             "\"My Schema\".\"MyVersions\""
         );
     }

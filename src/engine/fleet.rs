@@ -15,16 +15,17 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::backend::postgres::{pool, ConnectOptions, Postgres};
-use crate::backend::{quote_literal, Backend, Tables};
+use crate::backend::Backend;
 use crate::config::{check_identifier, Config, TenantSchemas};
 use crate::core::database_url::DatabaseUrl;
 use crate::core::graph::RevisionGraph;
 use crate::core::plan::{Plan, PlanError};
+use crate::core::schema::{quote_literal, Tables};
 use crate::engine::{Engine, EngineError, EngineOptions};
 
-/// One database, or one tenant schema in a database.
+/// A member of the fleet: one database, or one tenant schema in a database.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct Member {
     /// Index into the list of databases (and their pools).
     pub database: usize,
     pub schema: Option<String>,
@@ -32,7 +33,7 @@ pub struct Target {
     pub label: String,
 }
 
-/// What happened to one target.
+/// What happened to one member.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -68,9 +69,9 @@ impl Status {
 /// The `check` finding that `behind` already says.
 const PENDING: &str = "not_at_heads";
 
-/// One line of the summary.
+/// One line of the summary: what happened to one member.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct MemberReport {
     pub target: String,
     pub database: String,
     pub schema: Option<String>,
@@ -173,12 +174,12 @@ impl Fleet {
     pub async fn targets(
         &self,
         tenants: Option<&TenantSchemas>,
-    ) -> Result<Vec<Target>, crate::error::Error> {
+    ) -> Result<Vec<Member>, crate::error::Error> {
         let name = |i: usize| self.urls[i].database_name();
         let mut out = Vec::new();
         for i in 0..self.urls.len() {
             let Some(t) = tenants else {
-                out.push(Target {
+                out.push(Member {
                     database: i,
                     schema: None,
                     label: name(i),
@@ -215,7 +216,7 @@ impl Fleet {
                 } else {
                     schema.clone()
                 };
-                out.push(Target {
+                out.push(Member {
                     database: i,
                     schema: Some(schema),
                     label,
@@ -231,19 +232,19 @@ impl Fleet {
     pub async fn run(
         &self,
         g: &RevisionGraph,
-        targets: &[Target],
+        targets: &[Member],
         action: Action,
         planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
         base: &EngineOptions,
         jobs: usize,
         fail_fast: bool,
-        report: &mut dyn FnMut(&Outcome),
-    ) -> Vec<Outcome> {
+        report: &mut dyn FnMut(&MemberReport),
+    ) -> Vec<MemberReport> {
         let stop = Cell::new(false);
         // Statements running now, by target: a signal cancels them on the server (as it does
         // for one database, see `interrupt`), so no session is left running and holding a lock.
         let running: RefCell<BTreeMap<usize, tokio_postgres::CancelToken>> = RefCell::default();
-        let mut done: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut done: BTreeMap<usize, MemberReport> = BTreeMap::new();
         let mut results = stream::iter(targets.iter().enumerate())
             .map(|(n, t)| {
                 let (stop, running) = (&stop, &running);
@@ -297,8 +298,8 @@ impl Fleet {
     }
 
     /// A target's outcome before anything is known about it.
-    fn outcome(&self, t: &Target, status: Status, error: Option<String>) -> Outcome {
-        Outcome {
+    fn outcome(&self, t: &Member, status: Status, error: Option<String>) -> MemberReport {
+        MemberReport {
             target: t.label.clone(),
             database: self.urls[t.database].redacted(),
             schema: t.schema.clone(),
@@ -311,7 +312,7 @@ impl Fleet {
         }
     }
 
-    fn skipped(&self, t: &Target) -> Outcome {
+    fn skipped(&self, t: &Member) -> MemberReport {
         let why = match self.interrupted.get() {
             Some(s) => format!("not started: {} received", s.name),
             None => "not started: an earlier target failed (--fail-fast)".into(),
@@ -323,13 +324,13 @@ impl Fleet {
     async fn one(
         &self,
         g: &RevisionGraph,
-        t: &Target,
+        t: &Member,
         action: Action,
         planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
         base: &EngineOptions,
         n: usize,
         running: &RefCell<BTreeMap<usize, tokio_postgres::CancelToken>>,
-    ) -> Outcome {
+    ) -> MemberReport {
         let started = Instant::now();
         let mut out = self.outcome(t, Status::Failed, None);
         let result = self
@@ -352,11 +353,11 @@ impl Fleet {
     async fn one_inner(
         &self,
         g: &RevisionGraph,
-        t: &Target,
+        t: &Member,
         action: Action,
         planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
         base: &EngineOptions,
-        out: &mut Outcome,
+        out: &mut MemberReport,
         n: usize,
         running: &RefCell<BTreeMap<usize, tokio_postgres::CancelToken>>,
     ) -> Result<(), EngineError> {
@@ -483,7 +484,7 @@ pub fn like(s: &str, pattern: &str) -> bool {
 }
 
 /// The summary table: target, from, to, steps, time, status (and the error, if any).
-pub fn table(outcomes: &[Outcome]) -> String {
+pub fn table(outcomes: &[MemberReport]) -> String {
     let short = |v: &[String]| {
         if v.is_empty() {
             "(empty)".to_owned()
@@ -535,7 +536,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
 }
 
 /// Counts by status, for the closing line.
-pub fn tally(outcomes: &[Outcome]) -> String {
+pub fn tally(outcomes: &[MemberReport]) -> String {
     let n = |st: Status| outcomes.iter().filter(|o| o.status == st).count();
     let mut parts = vec![format!("{} target(s)", outcomes.len())];
     for (st, word) in [
@@ -559,8 +560,8 @@ pub fn tally(outcomes: &[Outcome]) -> String {
 mod tests {
     use super::*;
 
-    fn o(target: &str, status: Status, error: Option<&str>) -> Outcome {
-        Outcome {
+    fn o(target: &str, status: Status, error: Option<&str>) -> MemberReport {
+        MemberReport {
             target: target.into(),
             database: "postgres://h/db".into(),
             schema: Some(target.into()),

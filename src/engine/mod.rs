@@ -1,5 +1,7 @@
 //! The engine room: run policy (lock, state, apply, history), fleets and interrupts; may import
-//! core and backend, never commands, output or config.
+//! core and backend, never commands or output. (Today `fleet` still reads the resolved
+//! `Config` and returns `error::Error`, and `EngineError::exit_code` names exit codes: both go
+//! when exit codes and options move to `error.rs` and `app.rs`.)
 //!
 //! Runs a plan against a database: the lock, reading state, applying steps, recording history.
 //!
@@ -15,17 +17,21 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{
-    last_run, quote_ident, quote_literal, Backend, BackendError, Dialect, HistoryRow, LockHolder,
-    Tables, FAILURE_MARK,
-};
+use crate::backend::{Backend, BackendError, LockHolder};
+use crate::core::check::{self, AcceptArg, Acceptance};
 use crate::core::graph::RevisionGraph;
 use crate::core::plan::{Direction, Plan, PlanError, RowOp, Step, StepKind};
 use crate::core::revision::{self, SqlSection};
+use crate::core::schema::{
+    self, last_run, quote_ident, Dialect, HistoryEntry, HistoryRow, Tables, Timing, FAILURE_MARK,
+};
 use crate::core::statements;
 
 pub mod fleet;
 pub mod interrupt;
+pub mod lock;
+
+use lock::{Advisory, Lease, Lock, LockStrategy};
 
 /// A run that failed. Exit status 1 unless it is a planning error found under the lock.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +52,7 @@ pub enum EngineError {
         step: String,
         location: String,
         source: BackendError,
-        outcome: Outcome,
+        outcome: Aftermath,
     },
     #[error("{step}: expected to {what} one row of the version table, found {found}; the table was changed by someone else during the run. Rolled back")]
     RowCount {
@@ -76,9 +82,9 @@ impl EngineError {
     }
 }
 
-/// What a failed run left behind.
+/// What a failed run left behind: what was committed, rolled back, partly applied or not run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Aftermath {
     /// Steps committed before the failure.
     pub committed: Vec<String>,
     /// Steps that ran but were rolled back with the failing one.
@@ -114,7 +120,7 @@ fn describe_step_failure(
     step: &str,
     location: &str,
     source: &BackendError,
-    outcome: &Outcome,
+    outcome: &Aftermath,
 ) -> String {
     let mut s = format!("Migration failed: {step}\n  at {location}\n  error: {source}");
     let list = |v: &[String]| {
@@ -173,15 +179,7 @@ pub struct EngineOptions {
     /// Run even when a revision to apply failed part-way outside a transaction last time.
     pub force: bool,
     /// `lock = "table"`: a lease row instead of an advisory lock.
-    pub lease: Option<LeaseOptions>,
-}
-
-/// The lease-row lock (see `backend::lease`).
-#[derive(Debug, Clone)]
-pub struct LeaseOptions {
-    /// This run's holder id.
-    pub holder: String,
-    pub duration: Duration,
+    pub lease: Option<Lease>,
 }
 
 /// Something worth telling the user while a run goes on.
@@ -350,7 +348,10 @@ impl<'g, B: Backend> Engine<'g, B> {
     /// Releases the lock after a locked piece of work, whatever its result; the work's error
     /// comes first, then a failure to release.
     async fn release<T>(&mut self, result: Result<T, EngineError>) -> Result<T, EngineError> {
-        let unlocked = self.unlock_now(self.opts.tables.lock_key()).await;
+        let unlocked = self
+            .strategy()
+            .release(&mut self.backend, &self.opts.tables)
+            .await;
         let value = result?;
         unlocked.map_err(|source| EngineError::Database {
             doing: "releasing the migration lock".into(),
@@ -443,92 +444,77 @@ impl<'g, B: Backend> Engine<'g, B> {
             };
             self.history_insert(&step, true, Some(Duration::ZERO), None, &mut sql);
         } else {
-            let h = self.opts.tables.history_table();
-            let [started, finished, _, user] =
-                self.backend.dialect().history_times(Some(Duration::ZERO));
-            sql.push_str(&format!(
-                "INSERT INTO {h} ({HISTORY_COLUMNS}) VALUES ({}, 'resolved', NULL, NULL, NULL, 'marked rolled back by dapp db resolve', true, {started}, {finished}, 0, {user}, {}, {});\n",
-                quote_literal(&id),
-                quote_literal(&self.opts.host),
-                quote_literal(env!("CARGO_PKG_VERSION")),
-            ));
+            let entry = HistoryEntry {
+                revision: &id,
+                direction: "resolved",
+                checksum: None,
+                downgrade_sql: None,
+                down_revisions: None,
+                message: "marked rolled back by dapp db resolve",
+                success: true,
+                timing: Timing::Instant,
+            };
+            let v = schema::history_values(self.backend.dialect(), &entry, &self.opts.host);
+            sql.push_str(&schema::history_insert(&self.opts.tables, &[v]));
         }
         sql.push_str("COMMIT;");
         self.exec(&sql, "recording the resolution").await?;
         Ok(heads)
     }
 
-    async fn try_lock_once(&mut self, key: i64) -> Result<bool, BackendError> {
-        let Some(l) = self.opts.lease.clone() else {
-            return self.backend.try_lock(key).await;
-        };
-        let t = self.opts.tables.clone();
-        let sql =
-            crate::backend::lease::acquire_sql(&t, key, &l.holder, &self.opts.host, l.duration);
-        match self.backend.query(&sql).await {
-            Ok(rows) => Ok(!rows.is_empty()),
-            Err(e) if e.is_missing_table() => {
-                if let Some(s) = &t.schema {
-                    let _ = self
-                        .backend
-                        .batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s)))
-                        .await;
-                }
-                // Two first runs may race to create it: whoever loses finds it there.
-                if let Err(e) = self
-                    .backend
-                    .batch(&crate::backend::lease::create_sql(&t))
-                    .await
-                {
-                    // 23505 and 42710: the loser of the race on the table's row type
-                    // (`pg_type`), which CREATE TABLE IF NOT EXISTS does not cover.
-                    if !matches!(
-                        e.code.as_deref(),
-                        Some("23505") | Some("42P07") | Some("42710")
-                    ) {
-                        return Err(e);
-                    }
-                }
-                Ok(!self.backend.query(&sql).await?.is_empty())
-            }
-            Err(e) => Err(e),
-        }
+    /// `dapp db verify --accept`: under the lock, reads the version and history tables, chooses
+    /// what to accept (see [`check::acceptance`]) and, unless something named is not applied,
+    /// records the files' current checksums as `accept` rows in one transaction.
+    pub async fn accept(
+        &mut self,
+        args: &[AcceptArg],
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Acceptance, EngineError> {
+        self.lock(on).await?;
+        let result = self.accept_locked(args).await;
+        self.release(result).await
     }
 
-    async fn lock_holder_now(&mut self, key: i64) -> Result<Option<LockHolder>, BackendError> {
-        if self.opts.lease.is_none() {
-            return self.backend.lock_holder(key).await;
+    async fn accept_locked(&mut self, args: &[AcceptArg]) -> Result<Acceptance, EngineError> {
+        let rows = self.rows().await?.unwrap_or_default();
+        let history = self.history().await?;
+        let choice = check::acceptance(self.graph, &rows, &history, args);
+        if !choice.not_applied.is_empty() || choice.record.is_empty() {
+            return Ok(choice);
         }
-        let sql = crate::backend::lease::holder_sql(&self.opts.tables, key);
-        let rows = match self.backend.query(&sql).await {
-            Ok(r) => r,
-            Err(e) if e.is_missing_table() => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        Ok(rows.into_iter().next().map(|r| {
-            let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
-            LockHolder {
-                pid: get(0).parse().unwrap_or(0),
-                application_name: format!("dapp-migrate lease until {}", get(3)),
-                client: get(1),
-                since: get(2),
-                state: "holding".into(),
-            }
-        }))
+        let dialect = self.backend.dialect();
+        let mut values = Vec::new();
+        for &i in &choice.record {
+            let n = self.graph.node(i);
+            let checksum = revision::checksum(&n.rev.upgrade.sql);
+            let downs = self.graph.ids(&n.down).join(",");
+            let entry = HistoryEntry {
+                revision: n.id(),
+                direction: "accept",
+                checksum: Some(&checksum),
+                downgrade_sql: n.rev.downgrade.as_ref().map(|d| d.sql.as_str()),
+                down_revisions: Some(&downs),
+                message: &n.rev.message,
+                success: true,
+                timing: Timing::Instant,
+            };
+            values.push(schema::history_values(dialect, &entry, &self.opts.host));
+        }
+        let sql = format!(
+            "BEGIN;\n{}{}COMMIT;",
+            dialect.history_table_ddl(&self.opts.tables),
+            schema::history_insert(&self.opts.tables, &values)
+        );
+        self.exec(&sql, "recording accepted checksums").await?;
+        Ok(choice)
     }
 
-    async fn unlock_now(&mut self, key: i64) -> Result<(), BackendError> {
-        let Some(l) = self.opts.lease.clone() else {
-            return self.backend.unlock(key).await;
-        };
-        self.backend
-            .batch(&crate::backend::lease::release_sql(
-                &self.opts.tables,
-                key,
-                &l.holder,
-            ))
-            .await
-            .map(|_| ())
+    /// The lock strategy of this run.
+    fn strategy(&self) -> Lock {
+        match &self.opts.lease {
+            Some(l) => Lock::Lease(l.clone()),
+            None => Lock::Advisory(Advisory),
+        }
     }
 
     /// Takes the migration lock, polling with `pg_try_advisory_lock` so that a waiting session
@@ -548,6 +534,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         planner: Option<Planner<'_>>,
     ) -> Result<Option<RunReport>, EngineError> {
         let key = self.opts.tables.lock_key();
+        let strategy = self.strategy();
         let started = Instant::now();
         let mut next_report = Duration::ZERO;
         let mut delay = POLL_MIN;
@@ -557,7 +544,11 @@ impl<'g, B: Backend> Engine<'g, B> {
             source,
         };
         loop {
-            if self.try_lock_once(key).await.map_err(db)? {
+            if strategy
+                .try_acquire(&mut self.backend, &self.opts.tables, &self.opts.host)
+                .await
+                .map_err(db)?
+            {
                 if started.elapsed() > Duration::from_millis(1) && next_report > Duration::ZERO {
                     on(Event::LockAcquired {
                         waited: started.elapsed(),
@@ -567,11 +558,17 @@ impl<'g, B: Backend> Engine<'g, B> {
             }
             let waited = started.elapsed();
             if waited >= self.opts.lock_wait {
-                let holder = self.lock_holder_now(key).await.map_err(db)?;
+                let holder = strategy
+                    .holder(&mut self.backend, &self.opts.tables)
+                    .await
+                    .map_err(db)?;
                 return Err(EngineError::LockTimeout { waited, holder });
             }
             if waited >= next_report {
-                let holder = self.lock_holder_now(key).await.map_err(db)?;
+                let holder = strategy
+                    .holder(&mut self.backend, &self.opts.tables)
+                    .await
+                    .map_err(db)?;
                 on(Event::LockWaiting {
                     holder: holder.as_ref(),
                     waited,
@@ -582,8 +579,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 // Told when the holder releases the lock (a dapp run sends NOTIFY with its
                 // unlock), a waiter sleeps instead of polling. Listen first, then look: a
                 // release between the two is not missed.
-                let can =
-                    self.opts.lease.is_none() && self.backend.listen(key).await.unwrap_or(false);
+                let can = strategy.notifies() && self.backend.listen(key).await.unwrap_or(false);
                 listening = Some(can);
                 if let Ok(Some(report)) = self.up_to_date(planner).await {
                     return Ok(Some(report));
@@ -600,13 +596,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 self.backend.wait_notified(pause(POLL_LISTENING)).await;
             } else {
                 tokio::time::sleep(pause(delay)).await;
-                // A lease poll is a write (an INSERT that conflicts): slower there.
-                let max = if self.opts.lease.is_some() {
-                    POLL_MAX_LEASE
-                } else {
-                    POLL_MAX
-                };
-                delay = delay.mul_f64(1.5).min(max);
+                delay = delay.mul_f64(1.5).min(strategy.max_poll());
             }
             // Whatever goes wrong here is found again, and reported, under the lock.
             if let Some(planner) = planner {
@@ -679,7 +669,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 ));
             }
             if !exists.0 {
-                ddl.push_str(&version_table_ddl(&t));
+                ddl.push_str(&schema::version_table_ddl(&t));
             }
             if !exists.1 {
                 ddl.push_str(&self.backend.dialect().history_table_ddl(&t));
@@ -701,7 +691,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             },
         };
         let mut tx_steps: Vec<String> = Vec::new();
-        let mut outcome = Outcome::default();
+        let mut outcome = Aftermath::default();
 
         for (n, step) in plan.steps.iter().enumerate() {
             let line = &labels[n];
@@ -751,7 +741,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                         step: line.clone(),
                         location,
                         source,
-                        outcome: Outcome {
+                        outcome: Aftermath {
                             partial: partial.map(|p| format!("{line}: {p}")),
                             ..outcome
                         },
@@ -798,10 +788,9 @@ impl<'g, B: Backend> Engine<'g, B> {
         let trailing = if self.pending_history.is_empty() {
             1
         } else {
-            sql.push_str(&format!(
-                "INSERT INTO {} ({HISTORY_COLUMNS}) VALUES\n{};\n",
-                self.opts.tables.history_table(),
-                std::mem::take(&mut self.pending_history).join(",\n")
+            sql.push_str(&schema::history_insert(
+                &self.opts.tables,
+                &std::mem::take(&mut self.pending_history),
             ));
             2
         };
@@ -904,9 +893,12 @@ impl<'g, B: Backend> Engine<'g, B> {
             match self.backend.batch(&text).await {
                 Ok(counts) => {
                     if defer {
-                        let mut v = String::new();
-                        self.history_values(step, true, Some(sent.elapsed()), None, &mut v);
-                        self.pending_history.push(v);
+                        self.pending_history.push(self.history_values(
+                            step,
+                            true,
+                            Some(sent.elapsed()),
+                            None,
+                        ));
                     }
                     st.in_tx = single;
                     st.ddl.clear();
@@ -1114,48 +1106,14 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
     }
 
-    /// Appends the version-row statements; returns the expected affected-row counts
-    /// (`Some(1)` must match exactly one row, `None` any number).
+    /// Appends the version-row statements; returns the expected affected-row counts.
     fn row_sql(&self, ops: &[RowOp], sql: &mut String) -> Vec<Option<u64>> {
-        let v = self.opts.tables.version_table();
-        let mut expected = Vec::new();
-        for op in ops {
-            match op {
-                RowOp::Insert(x) => {
-                    sql.push_str(&format!(
-                        "INSERT INTO {v} (version_num) VALUES ({});\n",
-                        quote_literal(x)
-                    ));
-                    expected.push(Some(1));
-                }
-                RowOp::Update { from, to } => {
-                    sql.push_str(&format!(
-                        "UPDATE {v} SET version_num = {} WHERE version_num = {};\n",
-                        quote_literal(to),
-                        quote_literal(from)
-                    ));
-                    expected.push(Some(1));
-                }
-                RowOp::Delete(x) => {
-                    sql.push_str(&format!(
-                        "DELETE FROM {v} WHERE version_num = {};\n",
-                        quote_literal(x)
-                    ));
-                    expected.push(Some(1));
-                }
-                RowOp::DeleteAll => {
-                    sql.push_str(&format!("DELETE FROM {v};\n"));
-                    expected.push(None);
-                }
-            }
-        }
-        expected
+        schema::version_row_sql(&self.opts.tables, ops, sql)
     }
 
-    /// Appends the history row of a step. Transactional steps are timed by the server (the
-    /// step's message arrival to the insert); others by the client (`elapsed`).
     /// Appends the INSERT of a step's history row; `failure` (how far a failed run got) is
-    /// appended to its message.
+    /// appended to its message. Transactional steps are timed by the server (`elapsed` is
+    /// `None`: the step's message arrival to the insert); others by the client.
     fn history_insert(
         &self,
         step: &Step,
@@ -1164,12 +1122,8 @@ impl<'g, B: Backend> Engine<'g, B> {
         failure: Option<&str>,
         sql: &mut String,
     ) {
-        sql.push_str(&format!(
-            "INSERT INTO {} ({HISTORY_COLUMNS}) VALUES ",
-            self.opts.tables.history_table()
-        ));
-        self.history_values(step, success, elapsed, failure, sql);
-        sql.push_str(";\n");
+        let v = self.history_values(step, success, elapsed, failure);
+        sql.push_str(&schema::history_insert(&self.opts.tables, &[v]));
     }
 
     /// The `VALUES` tuple of a step's history row.
@@ -1179,10 +1133,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         success: bool,
         elapsed: Option<Duration>,
         failure: Option<&str>,
-        sql: &mut String,
-    ) {
-        let lit = |s: Option<&str>| s.map(quote_literal).unwrap_or_else(|| "NULL".into());
-        let [started, finished, duration, user] = self.backend.dialect().history_times(elapsed);
+    ) -> String {
         let (revision, direction, checksum, downgrade_sql, downs, message) = match step.kind {
             StepKind::Migrate { rev, direction } => {
                 let r = &self.graph.node(rev).rev;
@@ -1192,9 +1143,9 @@ impl<'g, B: Backend> Engine<'g, B> {
                         r.id.to_string(),
                         "upgrade",
                         Some(revision::checksum(&r.upgrade.sql)),
-                        r.downgrade.as_ref().map(|d| d.sql.clone()),
+                        r.downgrade.as_ref().map(|d| d.sql.as_str()),
                         downs.join(","),
-                        r.message.clone(),
+                        r.message.as_str(),
                     ),
                     Direction::Down => (
                         r.id.to_string(),
@@ -1202,7 +1153,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                         r.downgrade.as_ref().map(|d| revision::checksum(&d.sql)),
                         None,
                         downs.join(","),
-                        r.message.clone(),
+                        r.message.as_str(),
                     ),
                 }
             }
@@ -1212,38 +1163,38 @@ impl<'g, B: Backend> Engine<'g, B> {
                 None,
                 None,
                 step.from.join(","),
-                String::new(),
+                "",
             ),
         };
-        sql.push_str(&format!(
-            "({}, {}, {}, {}, {}, {}, {success}, {started}, {finished}, {duration}, {user}, {}, {})",
-            quote_literal(&revision),
-            quote_literal(direction),
-            lit(checksum.as_deref()),
-            lit(downgrade_sql.as_deref()),
-            lit(Some(&downs)),
-            lit(Some(&match failure {
-                Some(f) => format!("{message}{FAILURE_MARK}{f}"),
-                None => message,
-            })),
-            quote_literal(&self.opts.host),
-            quote_literal(env!("CARGO_PKG_VERSION")),
-        ));
+        let message = match failure {
+            Some(f) => format!("{message}{FAILURE_MARK}{f}"),
+            None => message.to_owned(),
+        };
+        let entry = HistoryEntry {
+            revision: &revision,
+            direction,
+            checksum: checksum.as_deref(),
+            downgrade_sql,
+            down_revisions: Some(&downs),
+            message: &message,
+            success,
+            timing: match elapsed {
+                Some(d) => Timing::Client(d),
+                None => Timing::Server,
+            },
+        };
+        schema::history_values(self.backend.dialect(), &entry, &self.opts.host)
     }
 }
 
-/// The first pause between polls for the lock, and the longest (each jittered by ±50%).
+/// The first pause between polls for the lock (each jittered by ±50%; the longest is the
+/// strategy's, [`LockStrategy::max_poll`]).
 const POLL_MIN: Duration = Duration::from_millis(10);
-const POLL_MAX: Duration = Duration::from_millis(100);
-/// The longest pause between polls for a lease row (`lock = "table"`).
-const POLL_MAX_LEASE: Duration = Duration::from_millis(500);
 /// The pause between polls of a waiter that is told when the lock is released.
 const POLL_LISTENING: Duration = Duration::from_millis(250);
 
 /// Part of the error the transaction check raises (see `Dialect::guard_check`).
 const GUARD_MARK: &str = "dapp_guard";
-
-const HISTORY_COLUMNS: &str = "revision, direction, checksum, downgrade_sql, down_revisions, message, success, started_at, finished_at, duration_ms, db_user, host, tool_version";
 
 /// What a run carries from step to step.
 struct RunState {
@@ -1342,14 +1293,8 @@ fn check_counts(
     Ok(())
 }
 
-/// Alembic's version table DDL (same column, type and constraint name).
-pub fn version_table_ddl(t: &Tables) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {} PRIMARY KEY (version_num)\n);\n",
-        t.version_table(),
-        quote_ident(&format!("{}_pkc", t.version))
-    )
-}
+#[cfg(test)]
+mod in_memory_tests;
 
 #[cfg(test)]
 mod tests {

@@ -45,7 +45,7 @@ fn with_db(url: &str, db: &str) -> String {
 
 /// The advisory-lock key of the default version table.
 pub fn default_lock_key() -> i64 {
-    dapp_migrate::backend::Tables {
+    dapp_migrate::core::schema::Tables {
         schema: None,
         version: "alembic_version".into(),
         history: "alembic_version_history".into(),
