@@ -332,7 +332,8 @@ fn a_waiter_returns_up_to_date_without_the_lock_once_the_heads_are_reached() {
     assert!(r.steps().is_empty(), "{}", r.stderr);
     assert!(!db.table_exists("t_a1"));
     let held = db.col(&format!(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ({} & 4294967295)::oid AND granted",
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ({} & 4294967295)::oid AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         default_lock_key()
     ));
     assert_eq!(held, ["1"], "the holder still holds the lock");
