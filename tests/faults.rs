@@ -183,7 +183,19 @@ fn a_half_failed_non_transactional_revision_blocks_until_resolved_as_rolled_back
     // Nothing left to resolve.
     p.run(&db, &["db", "resolve", "a2", "--applied"])
         .code(1)
-        .stderr_has("has no failed run to resolve");
+        .stderr_has("has no failed run to resolve")
+        .stderr_has("its last recorded step (upgrade,");
+}
+
+#[test]
+fn resolve_of_a_revision_that_never_ran_says_nothing_is_recorded() {
+    let db = TestDb::new("resolve_never");
+    let p = Project::new();
+    p.chain(&["a1", "a2"]);
+    p.run(&db, &["db", "upgrade", "a1"]).ok();
+    p.run(&db, &["db", "resolve", "a2", "--applied"])
+        .code(1)
+        .stderr_has("a2 has no failed run to resolve: nothing is recorded for it");
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub enum EngineError {
         when: String,
         detail: String,
     },
-    #[error("revision {revision} has no failed run to resolve: its last recorded step {last}")]
+    #[error("revision {revision} has no failed run to resolve: {last}")]
     NothingToResolve { revision: String, last: String },
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -408,13 +408,16 @@ impl<'g, B: Backend> Engine<'g, B> {
             Some(h) => {
                 return Err(EngineError::NothingToResolve {
                     revision: id,
-                    last: format!("({}, {}) succeeded", h.direction, h.finished_at),
+                    last: format!(
+                        "its last recorded step ({}, {}) succeeded",
+                        h.direction, h.finished_at
+                    ),
                 })
             }
             None => {
                 return Err(EngineError::NothingToResolve {
                     revision: id,
-                    last: "does not exist".into(),
+                    last: "nothing is recorded for it (it has never run here)".into(),
                 })
             }
         }
