@@ -9,7 +9,7 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -119,7 +119,11 @@ pub struct Fleet {
 
 impl Fleet {
     /// Pools for the configured databases, `jobs` sessions each at most. Connects lazily.
-    pub fn new(config: &Config, jobs: usize) -> Result<Fleet, crate::error::Error> {
+    pub fn new(
+        config: &Config,
+        opts: &ConnectOptions,
+        jobs: usize,
+    ) -> Result<Fleet, crate::error::Error> {
         let urls: Vec<DatabaseUrl> = if config.databases.is_empty() {
             vec![config.database_url()?]
         } else {
@@ -128,22 +132,14 @@ impl Fleet {
                 .iter()
                 .map(|u| DatabaseUrl::parse(u))
                 .collect::<Result<_, _>>()
-                .map_err(|e| crate::error::Error::Usage(format!("databases: {e}")))?
+                .map_err(crate::error::UsageError::FleetUrl)?
         };
         if let Some(u) = urls.iter().find(|u| u.sqlite_path().is_some()) {
-            return Err(crate::error::Error::Usage(format!(
-                "--all migrates PostgreSQL databases and their schemas; {} is a SQLite file: run the command without --all for it",
-                u.redacted()
-            )));
+            return Err(crate::error::UsageError::FleetSqlite { url: u.redacted() }.into());
         }
-        let opts = ConnectOptions {
-            connect_timeout: Some(Duration::from_secs(10)),
-            statement_timeout: config.statement_timeout,
-            lock_timeout: config.lock_timeout,
-        };
         let pools = urls
             .iter()
-            .map(|u| pool(&u.postgres_url(), &opts, jobs))
+            .map(|u| pool(&u.postgres_url(), opts, jobs))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| {
                 crate::error::Error::from(EngineError::Connect {
@@ -199,10 +195,11 @@ impl Fleet {
                     continue;
                 };
                 check_identifier(&schema).map_err(|why| {
-                    crate::error::Error::Usage(format!(
-                        "tenant schema {schema:?} of {} is refused: {why}",
-                        self.urls[i].redacted()
-                    ))
+                    crate::error::UsageError::TenantSchemaRefused {
+                        schema: schema.clone(),
+                        url: self.urls[i].redacted(),
+                        why: why.to_string(),
+                    }
                 })?;
                 let label = if self.urls.len() > 1 {
                     format!("{}/{schema}", name(i))

@@ -12,6 +12,8 @@ use serde::Serialize;
 use crate::core::graph::{BitSet, RevisionGraph};
 
 pub mod color;
+pub mod events;
+pub mod reports;
 
 /// Output format chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
