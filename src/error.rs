@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use crate::backend::sqlite::OpenError;
 use crate::config::ConfigError;
-use crate::core::database_url::UrlError;
 use crate::core::graph::ResolveError;
 use crate::core::import_alembic::ImportError;
 use crate::core::plan::PlanError;
 use crate::core::sum::SumError;
 use crate::core::target::TargetError;
+use crate::engine::fleet::FleetError;
 use crate::engine::EngineError;
 use crate::script_dir::ScriptError;
 
@@ -34,6 +34,8 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Engine(Box<EngineError>),
+    #[error(transparent)]
+    Fleet(Box<FleetError>),
     /// Bad input found before anything was written: arguments that parse but make no sense,
     /// files or settings that cannot be used.
     #[error(transparent)]
@@ -62,6 +64,12 @@ impl From<EngineError> for Error {
     }
 }
 
+impl From<FleetError> for Error {
+    fn from(e: FleetError) -> Self {
+        Error::Fleet(Box::new(e))
+    }
+}
+
 impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> i32 {
@@ -74,6 +82,13 @@ impl Error {
             | Error::Usage(_) => EXIT_USAGE,
             // A plan refused inside the engine is bad input found before anything was written.
             Error::Engine(e) => engine_exit_code(e),
+            Error::Fleet(e) => match &**e {
+                FleetError::Engine(e) => engine_exit_code(e),
+                FleetError::Config(_)
+                | FleetError::Url(_)
+                | FleetError::Sqlite { .. }
+                | FleetError::TenantSchemaRefused { .. } => EXIT_USAGE,
+            },
             Error::Findings(_) | Error::Output(_) | Error::Editor(_) | Error::Runtime(_) => {
                 EXIT_FAILED
             }
@@ -164,16 +179,6 @@ pub enum UsageError {
     SchemaOnSqlite { schema: String },
     #[error(transparent)]
     SqliteFile(OpenError),
-    #[error("databases: {0}")]
-    FleetUrl(UrlError),
-    #[error("--all migrates PostgreSQL databases and their schemas; {url} is a SQLite file: run the command without --all for it")]
-    FleetSqlite { url: String },
-    #[error("tenant schema {schema:?} of {url} is refused: {why}")]
-    TenantSchemaRefused {
-        schema: String,
-        url: String,
-        why: String,
-    },
     #[error("--all found no targets: the tenant schema pattern or query matched no schema")]
     FleetNoTargets,
     #[error("{name}={value:?} is not valid; use {allowed} (any case)")]

@@ -22,6 +22,25 @@ use crate::core::graph::RevisionGraph;
 use crate::core::plan::{Plan, PlanError};
 use crate::engine::{Engine, EngineError, EngineOptions};
 
+/// Why the fleet could not be listed: bad settings (exit 2), or a database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("databases: {0}")]
+    Url(crate::core::database_url::UrlError),
+    #[error("--all migrates PostgreSQL databases and their schemas; {url} is a SQLite file: run the command without --all for it")]
+    Sqlite { url: String },
+    #[error("tenant schema {schema:?} of {url} is refused: {why}")]
+    TenantSchemaRefused {
+        schema: String,
+        url: String,
+        why: String,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
 /// One database, or one tenant schema in a database.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -119,11 +138,7 @@ pub struct Fleet {
 
 impl Fleet {
     /// Pools for the configured databases, `jobs` sessions each at most. Connects lazily.
-    pub fn new(
-        config: &Config,
-        opts: &ConnectOptions,
-        jobs: usize,
-    ) -> Result<Fleet, crate::error::Error> {
+    pub fn new(config: &Config, opts: &ConnectOptions, jobs: usize) -> Result<Fleet, FleetError> {
         let urls: Vec<DatabaseUrl> = if config.databases.is_empty() {
             vec![config.database_url()?]
         } else {
@@ -132,17 +147,17 @@ impl Fleet {
                 .iter()
                 .map(|u| DatabaseUrl::parse(u))
                 .collect::<Result<_, _>>()
-                .map_err(crate::error::UsageError::FleetUrl)?
+                .map_err(FleetError::Url)?
         };
         if let Some(u) = urls.iter().find(|u| u.sqlite_path().is_some()) {
-            return Err(crate::error::UsageError::FleetSqlite { url: u.redacted() }.into());
+            return Err(FleetError::Sqlite { url: u.redacted() });
         }
         let pools = urls
             .iter()
             .map(|u| pool(&u.postgres_url(), opts, jobs))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| {
-                crate::error::Error::from(EngineError::Connect {
+                FleetError::Engine(EngineError::Connect {
                     url: urls.first().map(|u| u.redacted()).unwrap_or_default(),
                     source,
                 })
@@ -163,7 +178,7 @@ impl Fleet {
     pub async fn targets(
         &self,
         tenants: Option<&TenantSchemas>,
-    ) -> Result<Vec<Target>, crate::error::Error> {
+    ) -> Result<Vec<Target>, FleetError> {
         let name = |i: usize| self.urls[i].database_name();
         let mut out = Vec::new();
         for i in 0..self.urls.len() {
@@ -194,12 +209,10 @@ impl Fleet {
                 let Some(Some(schema)) = r.into_iter().next() else {
                     continue;
                 };
-                check_identifier(&schema).map_err(|why| {
-                    crate::error::UsageError::TenantSchemaRefused {
-                        schema: schema.clone(),
-                        url: self.urls[i].redacted(),
-                        why: why.to_string(),
-                    }
+                check_identifier(&schema).map_err(|why| FleetError::TenantSchemaRefused {
+                    schema: schema.clone(),
+                    url: self.urls[i].redacted(),
+                    why: why.to_string(),
                 })?;
                 let label = if self.urls.len() > 1 {
                     format!("{}/{schema}", name(i))
