@@ -233,3 +233,46 @@ pub enum UsageError {
         source: std::io::Error,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runtime_that_cannot_start_is_a_failure_not_bad_input() {
+        let e = Error::Runtime(std::io::Error::other("no threads"));
+        assert_eq!(e.exit_code(), EXIT_FAILED);
+        assert_eq!(e.to_string(), "cannot start the async runtime: no threads");
+    }
+
+    #[test]
+    fn usage_errors_exit_2_and_name_what_they_are_about() {
+        let e = Error::from(UsageError::RevIdTaken { id: "abc".into() });
+        assert_eq!(e.exit_code(), EXIT_USAGE);
+        assert_eq!(
+            e.to_string(),
+            "revision abc already exists; choose another --rev-id"
+        );
+        let e = Error::from(UsageError::NothingToMerge {
+            given: vec!["heads".into()],
+            found: 1,
+        });
+        assert_eq!(
+            e.to_string(),
+            "nothing to merge: heads names 1 revision; a merge joins two or more heads"
+        );
+    }
+
+    #[test]
+    fn fleet_errors_exit_2_for_settings_and_1_for_the_database() {
+        let bad = Error::from(FleetError::Sqlite {
+            url: "sqlite:///x.db".into(),
+        });
+        assert_eq!(bad.exit_code(), EXIT_USAGE);
+        let failed = Error::from(FleetError::Engine(EngineError::NothingToResolve {
+            revision: "a".into(),
+            last: "ran".into(),
+        }));
+        assert_eq!(failed.exit_code(), EXIT_FAILED);
+    }
+}

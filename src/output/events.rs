@@ -346,3 +346,67 @@ impl Drop for Reporter<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_reads_the_same_in_both_styles_but_for_the_prefix() {
+        let ev = Event::Retrying {
+            line: "upgrade a -> b, add t",
+            attempt: 2,
+            delay: Duration::from_millis(1500),
+        };
+        let l = event_line(&ev).expect("a retry is always reported");
+        assert_eq!(
+            l.render(Style::Alembic),
+            "WARNING [dapp] upgrade a -> b, add t hit lock_timeout; retry 2 in 1.5s"
+        );
+        let text = Log { json: false };
+        assert_eq!(
+            l.render(Style::Startup(&text)),
+            "[Migration] upgrade a -> b, add t hit lock_timeout; retry 2 in 1.5s"
+        );
+        let json = Log { json: true };
+        let v: serde_json::Value =
+            serde_json::from_str(&l.render(Style::Startup(&json))).expect("one JSON object");
+        assert_eq!(v["level"], "warning");
+        assert_eq!(v["step"], "upgrade a -> b, add t");
+        assert_eq!(v["attempt"], 2);
+    }
+
+    #[test]
+    fn a_step_is_logged_by_alembic_s_logger_and_a_short_one_is_not_timed() {
+        let started = event_line(&Event::StepStarted {
+            line: "upgrade  -> a",
+        })
+        .expect("line");
+        assert_eq!(
+            started.render(Style::Alembic),
+            "INFO  [alembic.runtime.migration] Running upgrade  -> a"
+        );
+        let quick = Event::StepFinished {
+            line: "upgrade  -> a",
+            elapsed: Duration::from_millis(20),
+        };
+        assert!(event_line(&quick).is_none());
+    }
+
+    #[test]
+    fn an_unnamed_lock_holder_is_null_in_json() {
+        let l = event_line(&Event::LockWaiting {
+            holder: None,
+            waited: Duration::from_secs(3),
+        })
+        .expect("line");
+        assert_eq!(
+            l.render(Style::Alembic),
+            "INFO  [dapp] Waiting for the migration lock (waited 3s)"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&l.render(Style::Startup(&Log { json: true }))).expect("json");
+        assert!(v["lock_holder"].is_null() && v.get("lock_holder").is_some());
+        assert_eq!(v["waited_ms"], 3000);
+    }
+}
