@@ -45,8 +45,19 @@ pub enum Error {
     Findings(String),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
-    #[error("{0}")]
-    Editor(String),
+    /// `edit`: the editor could not be started.
+    #[error("cannot start {editor}: {source}")]
+    EditorStart {
+        editor: String,
+        source: std::io::Error,
+    },
+    /// `edit`: the editor ended with a failure.
+    #[error("{editor} exited with {status} editing {}", path.display())]
+    EditorFailed {
+        editor: String,
+        status: std::process::ExitStatus,
+        path: PathBuf,
+    },
     /// The async runtime could not start (the OS refused threads, timers or sockets).
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -89,9 +100,11 @@ impl Error {
                 | FleetError::Sqlite { .. }
                 | FleetError::TenantSchemaRefused { .. } => EXIT_USAGE,
             },
-            Error::Findings(_) | Error::Output(_) | Error::Editor(_) | Error::Runtime(_) => {
-                EXIT_FAILED
-            }
+            Error::Findings(_)
+            | Error::Output(_)
+            | Error::EditorStart { .. }
+            | Error::EditorFailed { .. }
+            | Error::Runtime(_) => EXIT_FAILED,
             Error::Startup { code, .. } | Error::Interrupted { code, .. } => *code,
         }
     }

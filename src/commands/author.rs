@@ -239,12 +239,16 @@ impl App<'_, '_> {
                 .arg("sh")
                 .arg(&path)
                 .status()
-                .map_err(|e| Error::Editor(format!("cannot start {editor}: {e}")))?;
+                .map_err(|source| Error::EditorStart {
+                    editor: editor.clone(),
+                    source,
+                })?;
             if !status.success() {
-                return Err(Error::Editor(format!(
-                    "{editor} exited with {status} editing {}",
-                    path.display()
-                )));
+                return Err(Error::EditorFailed {
+                    editor: editor.clone(),
+                    status,
+                    path,
+                });
             }
         }
         Ok(())
