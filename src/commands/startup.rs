@@ -377,7 +377,7 @@ impl App<'_, '_> {
             Err(ending) => return ending,
         };
         let deadline = Instant::now() + self.config.startup_wait;
-        let waited: Result<(), Error> = crate::commands::block_on(async {
+        let waited: Result<(), Error> = crate::app::block_on(async {
             for u in &urls {
                 self.wait_for_database(log, deadline, u).await?;
             }
