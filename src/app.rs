@@ -47,7 +47,29 @@ pub(crate) struct App<'a, 'io> {
     pub(crate) color: bool,
 }
 
-impl App<'_, '_> {
+impl<'a, 'io> App<'a, 'io> {
+    /// The app for one command: the migrations folder is the config's, and the run gets its
+    /// own lease holder id (`lock = "table"`).
+    pub(crate) fn new(
+        config: Config,
+        io: &'a mut Io<'io>,
+        env: &'a dyn Fn(&str) -> Option<String>,
+        format: Format,
+        color: bool,
+    ) -> Self {
+        App {
+            scripts: ScriptDir::new(&config.script_location),
+            config,
+            io,
+            env,
+            db_access: (crate::backend::sqlite::Access::Read, "read"),
+            force: false,
+            lease_holder: crate::backend::lease::new_holder_id(),
+            format,
+            color,
+        }
+    }
+
     pub(crate) fn out(&mut self, s: &str) -> Result<(), Error> {
         self.io.out.write_all(s.as_bytes())?;
         Ok(())

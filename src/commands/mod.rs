@@ -7,7 +7,6 @@ use crate::cli::{Cli, DbCommand, GlobalOpts, TopCommand};
 use crate::config::{Config, Overrides};
 use crate::engine::fleet::Action;
 use crate::error::{Error, UsageError};
-use crate::script_dir::ScriptDir;
 
 mod author;
 mod check;
@@ -37,57 +36,47 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         o.startup_wait = a.wait.clone();
     }
     let config = Config::load(&o, inv.env, &inv.cwd)?;
-    let scripts = ScriptDir::new(&config.script_location);
-    for note in habits::notes(&db, &scripts) {
-        let _ = writeln!(io.err, "{note}");
+    let mut app = App::new(config, io, inv.env, db.global.format, color);
+    app.db_access = db_access(&db.command);
+    for note in habits::notes(&db, &app.scripts) {
+        app.log(&note);
     }
-    let mut ctx = App {
-        db_access: db_access(&db.command),
-        config,
-        scripts,
-        force: false,
-        lease_holder: crate::backend::lease::new_holder_id(),
-        format: db.global.format,
-        color,
-        io,
-        env: inv.env,
-    };
     match db.command {
-        DbCommand::Init => ctx.init(&db.global, &inv.cwd),
-        DbCommand::Migrate(a) => ctx.migrate(a),
-        DbCommand::Merge(a) => ctx.merge(a),
-        DbCommand::Heads(a) => ctx.heads(a.verbose, a.resolve_dependencies),
+        DbCommand::Init => app.init(&db.global, &inv.cwd),
+        DbCommand::Migrate(a) => app.migrate(a),
+        DbCommand::Merge(a) => app.merge(a),
+        DbCommand::Heads(a) => app.heads(a.verbose, a.resolve_dependencies),
         DbCommand::History(a) if a.graph => {
-            ctx.history_graph(a.rev_range.as_deref(), a.indicate_current)
+            app.history_graph(a.rev_range.as_deref(), a.indicate_current)
         }
-        DbCommand::History(a) => ctx.history(a.rev_range.as_deref(), a.verbose, a.indicate_current),
-        DbCommand::Graph(a) => ctx.diagram(a.graph_format),
-        DbCommand::Branches(a) => ctx.branches(a.verbose),
-        DbCommand::Show(a) => ctx.show(&a.revision),
-        DbCommand::Edit(a) => ctx.edit(&a.revision),
-        DbCommand::Current(a) if a.fleet.all => ctx.fleet(Action::Current, "heads", &a.fleet),
-        DbCommand::Current(a) => block_on(ctx.current(a.verbose)),
-        DbCommand::Upgrade(a) if a.fleet.all => ctx.fleet(Action::Upgrade, &a.revision, &a.fleet),
+        DbCommand::History(a) => app.history(a.rev_range.as_deref(), a.verbose, a.indicate_current),
+        DbCommand::Graph(a) => app.diagram(a.graph_format),
+        DbCommand::Branches(a) => app.branches(a.verbose),
+        DbCommand::Show(a) => app.show(&a.revision),
+        DbCommand::Edit(a) => app.edit(&a.revision),
+        DbCommand::Current(a) if a.fleet.all => app.fleet(Action::Current, "heads", &a.fleet),
+        DbCommand::Current(a) => block_on(app.current(a.verbose)),
+        DbCommand::Upgrade(a) if a.fleet.all => app.fleet(Action::Upgrade, &a.revision, &a.fleet),
         DbCommand::Upgrade(a) => {
-            ctx.force = a.force;
-            ctx.migrate_db(MoveKind::Up, &a.revision, a.sql, a.dry_run)
+            app.force = a.force;
+            app.migrate_db(MoveKind::Up, &a.revision, a.sql, a.dry_run)
         }
-        DbCommand::Resolve(a) => ctx.resolve(&a.revision, a.applied),
+        DbCommand::Resolve(a) => app.resolve(&a.revision, a.applied),
         DbCommand::Downgrade(a) if a.fleet.all => {
-            ctx.fleet(Action::Downgrade, &a.revision, &a.fleet)
+            app.fleet(Action::Downgrade, &a.revision, &a.fleet)
         }
-        DbCommand::Downgrade(a) => ctx.migrate_db(MoveKind::Down, &a.revision, a.sql, a.dry_run),
+        DbCommand::Downgrade(a) => app.migrate_db(MoveKind::Down, &a.revision, a.sql, a.dry_run),
         DbCommand::Stamp(a) if a.fleet.all => {
-            ctx.fleet_of(Action::Stamp { purge: a.purge }, &a.revisions, &a.fleet)
+            app.fleet_of(Action::Stamp { purge: a.purge }, &a.revisions, &a.fleet)
         }
-        DbCommand::Stamp(a) => ctx.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
-        DbCommand::Check(a) if a.fleet.all => ctx.fleet(Action::Check, "heads", &a.fleet),
-        DbCommand::Check(a) if a.offline => ctx.check_offline(),
-        DbCommand::Hash => ctx.hash(),
-        DbCommand::Check(_) => block_on(ctx.check()),
-        DbCommand::Verify(a) => block_on(ctx.verify(a.accept.clone())),
-        DbCommand::Startup(a) => ctx.startup(a),
-        DbCommand::ImportAlembic(a) => ctx.import_alembic(a),
+        DbCommand::Stamp(a) => app.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
+        DbCommand::Check(a) if a.fleet.all => app.fleet(Action::Check, "heads", &a.fleet),
+        DbCommand::Check(a) if a.offline => app.check_offline(),
+        DbCommand::Hash => app.hash(),
+        DbCommand::Check(_) => block_on(app.check()),
+        DbCommand::Verify(a) => block_on(app.verify(a.accept.clone())),
+        DbCommand::Startup(a) => app.startup(a),
+        DbCommand::ImportAlembic(a) => app.import_alembic(a),
     }
 }
 
