@@ -5,6 +5,7 @@
 //! (run policy) and `backend` (drivers) talk to the database; `cli`, `commands` and `output`
 //! face the user.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod commands;
@@ -65,8 +66,8 @@ pub fn main_with(
     }
     let json =
         matches!(&cli.command, cli::TopCommand::Db(db) if db.global.format == output::Format::Json);
-    let mut io = commands::Io { out, err };
-    let inv = commands::Invocation { env, cwd };
+    let mut io = app::Io { out, err };
+    let inv = app::Invocation { env, cwd };
     match commands::run(cli, &mut io, &inv) {
         Ok(()) => error::EXIT_OK,
         Err(e) => {
@@ -86,7 +87,10 @@ pub fn main_with(
                 let _ = write!(
                     io.out,
                     "{}",
-                    output::to_json(&serde_json::json!({ "error": msg, "exit_code": code }))
+                    output::reports::to_json(&output::reports::ErrorReport {
+                        error: msg,
+                        exit_code: code,
+                    })
                 );
             }
             code

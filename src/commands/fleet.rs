@@ -2,15 +2,17 @@
 //! fleet runner in `crate::engine::fleet`, with a line per target as it finishes and the summary table
 //! at the end.
 
-use super::{block_on, Ctx};
+use crate::app::{block_on, App};
 use crate::cli::FleetArgs;
 use crate::core::plan;
 use crate::core::target::{Symbol, Target};
 use crate::engine::fleet::{self, Action, Fleet, MemberReport, Status};
-use crate::error::Error;
+use crate::error::{Error, UsageError};
+use crate::output::events::{outcome_line, Log, RunLine, Style};
+use crate::output::reports::FleetReport;
 use crate::output::Format;
 
-impl Ctx<'_, '_> {
+impl App<'_, '_> {
     pub(crate) fn fleet(
         &mut self,
         action: Action,
@@ -62,10 +64,14 @@ impl Ctx<'_, '_> {
         planner: &dyn Fn(&[usize]) -> Result<plan::Plan, plan::PlanError>,
         jobs: usize,
         fail_fast: bool,
-        startup_log: Option<&crate::commands::startup::Log>,
+        startup_log: Option<&Log>,
     ) -> Result<Vec<MemberReport>, Error> {
-        use crate::commands::startup::Level;
-        let fleet = Fleet::new(&self.config, jobs)?;
+        let opts = crate::app::connect_options(
+            &self.config,
+            crate::app::CONNECT_TIMEOUT,
+            crate::app::Session::Run,
+        );
+        let fleet = Fleet::new(&self.config, &opts, jobs)?;
         let base = self.engine_options(action.allows_unknown_rows());
         let tenants = self.config.tenant_schemas.clone();
         let err = &mut *self.io.err;
@@ -73,10 +79,7 @@ impl Ctx<'_, '_> {
         block_on(async {
             let targets = fleet.targets(tenants.as_ref()).await?;
             if targets.is_empty() {
-                return Err(Error::Usage(
-                    "--all found no targets: the tenant schema pattern or query matched no schema"
-                        .into(),
-                ));
+                return Err(UsageError::FleetNoTargets.into());
             }
             let verb = match action {
                 Action::Upgrade => "Migrating",
@@ -86,53 +89,23 @@ impl Ctx<'_, '_> {
                 Action::Check => "Checking",
             };
             let intro = format!("{verb} {} target(s), {jobs} at a time", targets.len());
-            if let Some(log) = startup_log {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    log.line(Level::Info, &intro, serde_json::Value::Null)
-                );
-            } else {
-                let _ = writeln!(err, "INFO  [dapp] {intro}");
+            let style = match startup_log {
+                Some(log) => Style::Startup(log),
+                None => Style::Alembic,
+            };
+            let intro = RunLine::info(intro).render(style);
+            match startup_log {
+                Some(_) => writeln!(out, "{intro}"),
+                None => writeln!(err, "{intro}"),
             }
+            .ok();
             let mut report = |o: &MemberReport| {
-                let what = match (&o.status, &o.error) {
-                    (_, Some(e)) => format!("{}: {}", o.target, e.replace('\n', " ")),
-                    (Status::Migrated | Status::Downgraded | Status::Stamped, None) => format!(
-                        "{}: {} step(s) in {} ms, at {}",
-                        o.target,
-                        o.steps,
-                        o.duration_ms,
-                        if o.to.is_empty() {
-                            "base (empty)".to_owned()
-                        } else {
-                            o.to.join(", ")
-                        }
-                    ),
-                    (Status::Behind, None) => {
-                        format!("{}: {} revision(s) pending", o.target, o.steps)
-                    }
-                    (_, None) => format!("{}: up to date", o.target),
-                };
-                let failed = o.status == Status::Failed;
-                if let Some(log) = startup_log {
-                    let (level, mark) = if failed {
-                        (Level::Error, "✗ ")
-                    } else {
-                        (Level::Info, "")
-                    };
-                    let fields = serde_json::json!({
-                        "target": o.target,
-                        "status": o.status,
-                        "steps": o.steps,
-                        "duration_ms": o.duration_ms,
-                    });
-                    let _ = writeln!(out, "{}", log.line(level, &format!("{mark}{what}"), fields));
-                } else if failed {
-                    let _ = writeln!(err, "ERROR [dapp] {what}");
-                } else {
-                    let _ = writeln!(err, "INFO  [dapp] {what}");
+                let line = outcome_line(o, style);
+                match startup_log {
+                    Some(_) => writeln!(out, "{line}"),
+                    None => writeln!(err, "{line}"),
                 }
+                .ok();
             };
             let outcomes = fleet
                 .run(
@@ -173,12 +146,12 @@ impl Ctx<'_, '_> {
             .count();
         match self.format {
             Format::Json => {
-                let v = serde_json::json!({
-                    "ok": failed.is_empty() && (action != Action::Check || behind == 0),
-                    "summary": fleet::tally(outcomes),
-                    "targets": outcomes,
-                });
-                self.json(&v)?;
+                let v = FleetReport {
+                    ok: failed.is_empty() && (action != Action::Check || behind == 0),
+                    summary: fleet::tally(outcomes),
+                    targets: outcomes,
+                };
+                self.report(&v)?;
             }
             Format::Text => {
                 let t = fleet::table(outcomes);

@@ -1,11 +1,11 @@
 //! `history --graph` and `graph --format dot|mermaid`.
 
-use super::Ctx;
+use crate::app::App;
 use crate::cli::GraphFormat;
 use crate::core::graph::{BitSet, RevisionGraph};
 use crate::core::plan;
 use crate::core::target::{Range, Symbol};
-use crate::error::Error;
+use crate::error::{Error, UsageError};
 use crate::output::Format;
 
 fn marks(g: &RevisionGraph, current: &[usize]) -> BitSet {
@@ -16,7 +16,7 @@ fn marks(g: &RevisionGraph, current: &[usize]) -> BitSet {
     b
 }
 
-impl Ctx<'_, '_> {
+impl App<'_, '_> {
     /// `history --graph [-r RANGE] [-i]`: the revisions of `history`, drawn.
     pub(super) fn history_graph(
         &mut self,
@@ -24,9 +24,7 @@ impl Ctx<'_, '_> {
         indicate_current: bool,
     ) -> Result<(), Error> {
         if self.format == Format::Json {
-            return Err(Error::Usage(
-                "`history --graph` draws text; leave out --graph to get JSON".into(),
-            ));
+            return Err(UsageError::GraphAsJson.into());
         }
         let g = self.graph()?;
         let range = range.map(Range::parse).transpose()?;
@@ -62,7 +60,7 @@ impl Ctx<'_, '_> {
         );
         let current = if !no_url {
             let rows = self.read_current_rows(&g).map_err(|e| match e {
-                Error::Engine(e) if e.exit_code() == crate::error::EXIT_FAILED => Error::Findings(
+                Error::Engine(e) if crate::error::engine_exit_code(&e) == crate::error::EXIT_FAILED => Error::Findings(
                     format!("{e}; `graph` reads the database to highlight its revisions: for a plain diagram, leave out --database-url and unset DATABASE_URL"),
                 ),
                 e => e,

@@ -3,24 +3,19 @@
 //! and the editor `edit` falls back to.
 
 use crate::cli::{DbArgs, DbCommand, LogFormat};
-use crate::error::Error;
+use crate::error::{Error, UsageError};
 use crate::script_dir::ScriptDir;
 
 /// Refuses what dapp cannot honour, before anything is read or written.
 pub(super) fn refuse(db: &DbArgs) -> Result<(), Error> {
     if let Some(x) = db.global.x_arg.first() {
-        return Err(Error::Usage(format!(
-            "-x {x}: Alembic hands -x values to env.py (context.get_x_argument()), and dapp has no env.py, so nothing would read it. \
-             Choose the database with --database-url or DATABASE_URL, a tenant schema with --version-table-schema (or every one with --all), \
-             and write data steps as SQL in the revision itself"
-        )));
+        return Err(UsageError::XArgument {
+            value: x.to_string(),
+        }
+        .into());
     }
     if matches!(&db.command, DbCommand::Migrate(a) if a.autogenerate) {
-        return Err(Error::Usage(
-            "dapp does not autogenerate revisions yet: `dapp db migrate -m MESSAGE` writes an empty revision for you to fill with SQL. \
-             To start from your SQLAlchemy models, run `flask db migrate` (Alembic) and convert its revision with `dapp db import-alembic`"
-                .into(),
-        ));
+        return Err(UsageError::Autogenerate.into());
     }
     Ok(())
 }
@@ -58,11 +53,7 @@ pub(super) fn editor(env: &dyn Fn(&str) -> Option<String>) -> Result<String, Err
         .or_else(|| env("EDITOR"))
         .filter(|e| !e.trim().is_empty())
         .or_else(|| on_path("vi", env("PATH")).then(|| "vi".to_owned()))
-        .ok_or_else(|| {
-            Error::Usage(
-                "no editor: $VISUAL and $EDITOR are unset and vi is not on PATH; set $EDITOR to the editor to open revision files with (e.g. EDITOR=nano)".into(),
-            )
-        })
+        .ok_or_else(|| UsageError::NoEditor.into())
 }
 
 /// Whether an executable file `name` is in one of the folders of `path`.

@@ -7,22 +7,22 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::Ctx;
+use crate::app::App;
 use crate::cli::ImportAlembicArgs;
 use crate::core::import_alembic::{self, PyRevision, Section, Way};
-use crate::error::Error;
+use crate::error::{Error, UsageError};
 
-impl Ctx<'_, '_> {
+impl App<'_, '_> {
     pub(crate) fn import_alembic(&mut self, a: ImportAlembicArgs) -> Result<(), Error> {
         let versions = a.from.join("versions");
         let revs = read_python_revisions(&versions)?;
         if revs.is_empty() {
-            return Err(Error::Usage(format!(
-                "{} holds no Alembic revisions (*.py with a `revision = '…'` line)",
-                versions.display()
-            )));
+            return Err(UsageError::NoAlembicRevisions {
+                dir: versions.to_path_buf(),
+            }
+            .into());
         }
-        import_alembic::check_ids(&revs).map_err(|e| Error::Usage(e.to_string()))?;
+        import_alembic::check_ids(&revs).map_err(UsageError::Import)?;
         let forced = forced_ids(&revs, &a.force)?;
         let scripts = self.scripts();
         let target = scripts.versions();
@@ -104,13 +104,12 @@ impl Ctx<'_, '_> {
             };
             let list = missing.join("\n  ");
             if !a.partial {
-                return Err(Error::Usage(format!(
-                    "Alembic's offline mode gave no SQL for {} revision(s); nothing was written:\n  {list}{why}\n\
-                     Offline mode cannot run revisions that read the database, and cannot drop constraints \
-                     without names (give the models a naming_convention). Write their SQL by hand, or give \
-                     --partial to import the rest",
-                    missing.len()
-                )));
+                return Err(UsageError::OfflineGaveNoSql {
+                    count: missing.len(),
+                    list,
+                    why,
+                }
+                .into());
             }
             self.log(&format!(
                 "WARNING [dapp] importing anyway (--partial); without SQL:\n  {list}"
@@ -133,8 +132,11 @@ impl Ctx<'_, '_> {
                 .map_err(crate::script_dir::ScriptError::from)?;
             files.push((path, text));
         }
-        fs::create_dir_all(&target)
-            .map_err(|e| Error::Usage(format!("cannot create {}: {e}", target.display())))?;
+        fs::create_dir_all(&target).map_err(|source| UsageError::WriteFile {
+            doing: "create",
+            path: target.clone(),
+            source,
+        })?;
         if !scripts.location.join("script.sql.tmpl").exists() {
             let _ = fs::write(
                 scripts.location.join("script.sql.tmpl"),
@@ -145,8 +147,11 @@ impl Ctx<'_, '_> {
             let _ = fs::remove_file(p);
         }
         for (path, text) in &files {
-            fs::write(path, text)
-                .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+            fs::write(path, text).map_err(|source| UsageError::WriteFile {
+                doing: "write",
+                path: path.clone(),
+                source,
+            })?;
         }
         let g = self.graph()?;
         let non_tx = revs
@@ -186,22 +191,18 @@ fn forced_ids(revs: &[PyRevision], names: &[String]) -> Result<Vec<String>, Erro
         match hits.as_slice() {
             [r] => out.push(r.id.clone()),
             [] => {
-                return Err(Error::Usage(format!(
-                    "--force {n}: no Alembic revision has that id; the revisions are: {}",
-                    revs.iter()
-                        .map(|r| r.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
+                return Err(UsageError::ForceUnknown {
+                    name: n.clone(),
+                    known: revs.iter().map(|r| r.id.clone()).collect(),
+                }
+                .into())
             }
             many => {
-                return Err(Error::Usage(format!(
-                    "--force {n} is ambiguous: {}; give more of the id",
-                    many.iter()
-                        .map(|r| r.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
+                return Err(UsageError::ForceAmbiguous {
+                    name: n.clone(),
+                    matches: many.iter().map(|r| r.id.clone()).collect(),
+                }
+                .into())
             }
         }
     }
@@ -255,8 +256,11 @@ fn not_imported(r: &PyRevision) -> Section {
 }
 
 fn read(p: &Path) -> Result<Offline, Error> {
-    let stdout = fs::read_to_string(p)
-        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?;
+    let stdout = fs::read_to_string(p).map_err(|source| UsageError::ReadFile {
+        path: p.to_path_buf(),
+        source,
+        hint: "",
+    })?;
     Ok(Offline {
         stdout,
         failure: None,
@@ -264,8 +268,11 @@ fn read(p: &Path) -> Result<Offline, Error> {
 }
 
 fn read_python_revisions(versions: &Path) -> Result<Vec<PyRevision>, Error> {
-    let entries = fs::read_dir(versions)
-        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", versions.display())))?;
+    let entries = fs::read_dir(versions).map_err(|source| UsageError::ReadFile {
+        path: versions.to_path_buf(),
+        source,
+        hint: "",
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
@@ -274,13 +281,16 @@ fn read_python_revisions(versions: &Path) -> Result<Vec<PyRevision>, Error> {
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let text = fs::read_to_string(&p)
-            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?;
+        let text = fs::read_to_string(&p).map_err(|source| UsageError::ReadFile {
+            path: p.to_path_buf(),
+            source,
+            hint: "",
+        })?;
         match import_alembic::parse_python(&p, &text) {
             Ok(r) => out.push(r),
             // Helper modules in versions/ are not revisions.
             Err(import_alembic::ImportError::NoRevision { .. }) => {}
-            Err(e) => return Err(Error::Usage(e.to_string())),
+            Err(e) => return Err(UsageError::Import(e).into()),
         }
     }
     Ok(out)
@@ -299,7 +309,7 @@ fn alembic_command(given: Option<&str>, from: &Path) -> Result<(Vec<String>, Vec
     if let Some(g) = given {
         let parts: Vec<String> = g.split_whitespace().map(str::to_owned).collect();
         if parts.is_empty() {
-            return Err(Error::Usage("--alembic is empty".into()));
+            return Err(UsageError::EmptyAlembicCommand.into());
         }
         return Ok((parts, Vec::new()));
     }
@@ -314,10 +324,9 @@ fn alembic_command(given: Option<&str>, from: &Path) -> Result<(Vec<String>, Vec
         .into_iter()
         .find(|p| p.exists())
         .ok_or_else(|| {
-            Error::Usage(format!(
-                "no alembic.ini in {} or here; give the command with --alembic \"alembic -c PATH\", or the scripts with --upgrade-sql/--downgrade-sql",
-                from.display()
-            ))
+            Error::from(UsageError::NoAlembicIni {
+                dir: from.to_path_buf(),
+            })
         })?;
     Ok((
         vec!["alembic".into(), "-c".into(), ini.display().to_string()],
@@ -345,9 +354,10 @@ fn run_offline(
         .args(args)
         .output()
         .map_err(|e| {
-            Error::Usage(format!(
-                "cannot run `{shown}`: {e}; install Alembic (or Flask-Migrate), pass --alembic, or give --upgrade-sql/--downgrade-sql"
-            ))
+            Error::from(UsageError::CannotRunAlembic {
+                command: shown.clone(),
+                source: e,
+            })
         })?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let failure = (!out.status.success()).then(|| {

@@ -12,17 +12,18 @@
 
 use crate::engine::for_people;
 use crate::engine::interrupt::{signalled, Signal};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
+use crate::app::App;
 use crate::cli::{LogFormat, StartupArgs};
-use crate::commands::Ctx;
 use crate::core::graph::RevisionGraph;
 use crate::core::plan;
 use crate::core::target::Target;
 use crate::engine::{Engine, Event};
-use crate::error::{Error, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::error::{Error, UsageError, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::output::events::{event_line, Fields, Level, Log, Style};
 
 pub const ENV_AUTO_MIGRATE: &str = "AUTO_MIGRATE";
 pub const ENV_FAIL_ON_ERROR: &str = "AUTO_MIGRATE_FAIL_ON_ERROR";
@@ -90,54 +91,6 @@ pub fn policy(
     })
 }
 
-/// Severity of a log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Level::Info => "info",
-            Level::Warn => "warning",
-            Level::Error => "error",
-        }
-    }
-}
-
-/// Builds `startup`'s log lines: `[Migration] message`, or a JSON object per line with the
-/// time, level, message and any extra fields.
-pub struct Log {
-    pub json: bool,
-}
-
-impl Log {
-    /// One line (without the newline). `fields` must be a JSON object or null.
-    pub fn line(&self, level: Level, message: &str, fields: serde_json::Value) -> String {
-        if !self.json {
-            // A multi-line message (a failed statement's report) keeps the prefix on its first line.
-            return format!("[Migration] {message}");
-        }
-        let mut obj = serde_json::Map::new();
-        obj.insert(
-            "time".into(),
-            chrono::Utc::now()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .into(),
-        );
-        obj.insert("level".into(), level.as_str().into());
-        obj.insert("logger".into(), "dapp.migration".into());
-        obj.insert("message".into(), message.into());
-        if let serde_json::Value::Object(extra) = fields {
-            obj.extend(extra);
-        }
-        serde_json::Value::Object(obj).to_string()
-    }
-}
-
 /// How a migration or verification ended, before the policy decides what follows.
 enum Ending {
     Ready,
@@ -173,17 +126,18 @@ fn fleet_ending(e: Error) -> Ending {
     }
 }
 
-impl Ctx<'_, '_> {
+impl App<'_, '_> {
     /// `dapp db startup`.
     pub(crate) fn startup(&mut self, args: StartupArgs) -> Result<(), Error> {
-        let policy = policy(self.env, args.verify_only).map_err(|e| Error::Usage(e.to_string()))?;
+        let policy = policy(self.env, args.verify_only).map_err(|e| UsageError::StartupPolicy {
+            name: e.name,
+            value: e.value,
+            allowed: e.allowed,
+        })?;
         let log = Log {
             json: args.log_format == LogFormat::Json,
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        let rt = crate::app::runtime()?;
         let ending = if args.fleet.all {
             drop(rt);
             self.startup_fleet(&log, policy, &args.fleet)
@@ -211,7 +165,10 @@ impl Ctx<'_, '_> {
                     &log,
                     Level::Warn,
                     &format!("Interrupted by {name}; the service was not started"),
-                    serde_json::json!({"signal": name}),
+                    Fields {
+                        signal: Some(name),
+                        ..Fields::default()
+                    },
                 );
                 return Err(Error::Startup {
                     message: format!("interrupted by {name}"),
@@ -229,14 +186,17 @@ impl Ctx<'_, '_> {
                             .strip_prefix("Migration failed: ")
                             .unwrap_or(&message)
                     ),
-                    serde_json::json!({"exit_code": code}),
+                    Fields {
+                        exit_code: Some(code),
+                        ..Fields::default()
+                    },
                 );
                 if policy.fail_on_error {
                     self.say(
                         &log,
                         Level::Error,
                         &format!("{exiting} (AUTO_MIGRATE_FAIL_ON_ERROR=true)"),
-                        serde_json::Value::Null,
+                        Fields::default(),
                     );
                     return Err(Error::Startup { message, code });
                 }
@@ -247,7 +207,7 @@ impl Ctx<'_, '_> {
                     &log,
                     Level::Warn,
                     &format!("{failure} (set AUTO_MIGRATE_FAIL_ON_ERROR=true to exit on error)"),
-                    serde_json::Value::Null,
+                    Fields::default(),
                 );
                 code
             }
@@ -266,8 +226,8 @@ impl Ctx<'_, '_> {
     }
 
     /// Writes one log line to stdout, where the service's own output will follow.
-    fn say(&mut self, log: &Log, level: Level, message: &str, fields: serde_json::Value) {
-        let line = log.line(level, message, fields);
+    fn say(&mut self, log: &Log, level: Level, message: &str, fields: Fields) {
+        let line = log.line(level, message, &fields);
         let _ = writeln!(self.io.out, "{line}");
         let _ = self.io.out.flush();
     }
@@ -291,13 +251,19 @@ impl Ctx<'_, '_> {
             log,
             Level::Info,
             &format!("Environment: {env_name}"),
-            serde_json::json!({"environment": env_name}),
+            Fields {
+                environment: Some(env_name.clone()),
+                ..Fields::default()
+            },
         );
         self.say(
             log,
             Level::Info,
             &format!("Database: {}", url.redacted()),
-            serde_json::json!({"database": url.redacted()}),
+            Fields {
+                database: Some(url.redacted()),
+                ..Fields::default()
+            },
         );
         let mode_line = match policy.mode {
             Mode::Migrate => "Auto-migrate: on",
@@ -310,7 +276,7 @@ impl Ctx<'_, '_> {
             log,
             Level::Info,
             &format!("{mode_line} (fail on error: {})", policy.fail_on_error),
-            serde_json::Value::Null,
+            Fields::default(),
         );
         if policy.mode == Mode::Disabled {
             return Ending::Ready;
@@ -368,7 +334,10 @@ impl Ctx<'_, '_> {
             log,
             Level::Info,
             &format!("Environment: {env_name}"),
-            serde_json::json!({"environment": env_name}),
+            Fields {
+                environment: Some(env_name.clone()),
+                ..Fields::default()
+            },
         );
         let urls: Vec<crate::core::database_url::DatabaseUrl> = if self.config.databases.is_empty()
         {
@@ -403,7 +372,10 @@ impl Ctx<'_, '_> {
                 log,
                 Level::Info,
                 &format!("Database: {}", u.redacted()),
-                serde_json::json!({"database": u.redacted()}),
+                Fields {
+                    database: Some(u.redacted()),
+                    ..Fields::default()
+                },
             );
         }
         if policy.mode == Mode::Disabled {
@@ -411,7 +383,7 @@ impl Ctx<'_, '_> {
                 log,
                 Level::Info,
                 "Auto-migrate: off (AUTO_MIGRATE=false); not touching the databases",
-                serde_json::Value::Null,
+                Fields::default(),
             );
             return Ending::Ready;
         }
@@ -428,14 +400,14 @@ impl Ctx<'_, '_> {
                 },
                 policy.fail_on_error
             ),
-            serde_json::Value::Null,
+            Fields::default(),
         );
         let g = match self.deployable_graph() {
             Ok(g) => g,
             Err(ending) => return ending,
         };
         let deadline = Instant::now() + self.config.startup_wait;
-        let waited: Result<(), Error> = crate::commands::block_on(async {
+        let waited: Result<(), Error> = crate::app::block_on(async {
             for u in &urls {
                 self.wait_for_database(log, deadline, u).await?;
             }
@@ -472,7 +444,7 @@ impl Ctx<'_, '_> {
                         log,
                         Level::Info,
                         &format!("✓ All {} target(s) are at the heads", outcomes.len()),
-                        serde_json::Value::Null,
+                        Fields::default(),
                     );
                     return Ending::Ready;
                 }
@@ -495,7 +467,7 @@ impl Ctx<'_, '_> {
             log,
             Level::Info,
             "Running database migrations...",
-            serde_json::Value::Null,
+            Fields::default(),
         );
         let outcomes = match self.run_fleet(
             &g,
@@ -534,9 +506,12 @@ impl Ctx<'_, '_> {
             log,
             Level::Info,
             "✓ Migrations completed successfully",
-            serde_json::json!({"summary": tally}),
+            Fields {
+                summary: Some(tally.clone()),
+                ..Fields::default()
+            },
         );
-        self.say(log, Level::Info, &tally, serde_json::Value::Null);
+        self.say(log, Level::Info, &tally, Fields::default());
         Ending::Ready
     }
 
@@ -559,7 +534,10 @@ impl Ctx<'_, '_> {
                             log,
                             Level::Info,
                             &format!("Database is up after {attempt} attempts"),
-                            serde_json::json!({"attempts": attempt}),
+                            Fields {
+                                attempts: Some(attempt),
+                                ..Fields::default()
+                            },
                         );
                     }
                     return Ok(pg);
@@ -572,7 +550,19 @@ impl Ctx<'_, '_> {
                         }
                         other => other.to_string(),
                     };
-                    self.say(log, Level::Warn, &format!("Database not ready (attempt {attempt}): {why}; retrying in {:.1}s", wait.as_secs_f64()), serde_json::json!({"attempt": attempt, "retry_in_ms": wait.as_millis() as u64}));
+                    self.say(
+                        log,
+                        Level::Warn,
+                        &format!(
+                            "Database not ready (attempt {attempt}): {why}; retrying in {:.1}s",
+                            wait.as_secs_f64()
+                        ),
+                        Fields {
+                            attempt: Some(attempt),
+                            retry_in_ms: Some(wait.as_millis() as u64),
+                            ..Fields::default()
+                        },
+                    );
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                     attempt += 1;
@@ -599,7 +589,7 @@ impl Ctx<'_, '_> {
             log,
             Level::Info,
             "Running database migrations...",
-            serde_json::Value::Null,
+            Fields::default(),
         );
         let cancel = pg.canceller();
         let started = Instant::now();
@@ -609,65 +599,15 @@ impl Ctx<'_, '_> {
         // plan is made under the lock: from then on a signal cancels instead of dropping.
         let migrating = Cell::new(false);
         let beat = self.heartbeat();
-        let out = RefCell::new(&mut *self.io.out);
-        let emit = |level: Level, msg: String, fields: serde_json::Value| {
-            let line = log.line(level, &msg, fields);
-            let mut w = out.borrow_mut();
-            let _ = writeln!(w, "{line}");
-            let _ = w.flush();
-        };
-        let mut on = |ev: Event<'_>| match ev {
-            Event::Planned { steps } => {
+        let out = &mut *self.io.out;
+        let mut on = |ev: Event<'_>| {
+            if let Event::Planned { .. } = ev {
                 migrating.set(true);
-                emit(
-                    Level::Info,
-                    format!("{steps} revision(s) to apply"),
-                    serde_json::json!({"steps": steps}),
-                );
             }
-            Event::StepStarted { line } => emit(
-                Level::Info,
-                format!("Running {line}"),
-                serde_json::json!({"step": line}),
-            ),
-            Event::StepFinished { line, elapsed } => {
-                if elapsed >= Duration::from_secs(1) {
-                    emit(
-                        Level::Info,
-                        format!("{line} took {elapsed:.1?}"),
-                        serde_json::json!({"step": line, "duration_ms": elapsed.as_millis() as u64}),
-                    );
-                }
+            if let Some(line) = event_line(&ev) {
+                let _ = writeln!(out, "{}", line.render(Style::Startup(log)));
+                let _ = out.flush();
             }
-            Event::LockWaiting { holder, waited } => {
-                let who = holder.map(|h| format!(", held by {h}")).unwrap_or_default();
-                emit(
-                    Level::Info,
-                    format!("Waiting for the migration lock{who} (waited {waited:.0?})"),
-                    serde_json::json!({"lock_holder": holder.map(|h| h.to_string()), "waited_ms": waited.as_millis() as u64}),
-                );
-            }
-            Event::LockAcquired { waited } => emit(
-                Level::Info,
-                format!("Took the migration lock after {waited:.1?}"),
-                serde_json::json!({"waited_ms": waited.as_millis() as u64}),
-            ),
-            Event::Retrying {
-                line,
-                attempt,
-                delay,
-            } => emit(
-                Level::Warn,
-                format!("{line} hit lock_timeout; retry {attempt} in {delay:.1?}"),
-                serde_json::json!({"step": line, "attempt": attempt}),
-            ),
-            Event::CommitBeforeNonTransactional { revision } => emit(
-                Level::Info,
-                format!(
-                    "Committing the steps so far: revision {revision} runs outside a transaction"
-                ),
-                serde_json::json!({"revision": revision}),
-            ),
         };
         let result = crate::engine::interrupt::watch(
             engine.run(&planner, &mut on),
@@ -683,7 +623,7 @@ impl Ctx<'_, '_> {
             Ok(Ok(report)) => report,
             Ok(Err(e)) => {
                 return Ending::Failed {
-                    code: e.exit_code(),
+                    code: crate::error::engine_exit_code(&e),
                     message: e.to_string(),
                 }
             }
@@ -693,7 +633,10 @@ impl Ctx<'_, '_> {
                     log,
                     Level::Warn,
                     &stopped.describe(),
-                    serde_json::json!({"signal": name}),
+                    Fields {
+                        signal: Some(name),
+                        ..Fields::default()
+                    },
                 );
                 return Ending::Interrupted { name, code };
             }
@@ -708,7 +651,7 @@ impl Ctx<'_, '_> {
             Ok(r) => r.unwrap_or_default(),
             Err(e) => {
                 return Ending::Failed {
-                    code: e.exit_code(),
+                    code: crate::error::engine_exit_code(&e),
                     message: e.to_string(),
                 }
             }
@@ -724,7 +667,17 @@ impl Ctx<'_, '_> {
             };
         }
         let steps = report.steps.len();
-        self.say(log, Level::Info, "✓ Migrations completed successfully", serde_json::json!({"steps": steps, "duration_ms": started.elapsed().as_millis() as u64, "heads": have}));
+        self.say(
+            log,
+            Level::Info,
+            "✓ Migrations completed successfully",
+            Fields {
+                steps: Some(steps),
+                duration_ms: Some(started.elapsed().as_millis() as u64),
+                heads: Some(have.clone()),
+                ..Fields::default()
+            },
+        );
         let summary = if steps == 0 {
             format!("Database was already at head {}", list(&have))
         } else {
@@ -734,7 +687,7 @@ impl Ctx<'_, '_> {
                 list(&have)
             )
         };
-        self.say(log, Level::Info, &summary, serde_json::Value::Null);
+        self.say(log, Level::Info, &summary, Fields::default());
         Ending::Ready
     }
 
@@ -757,7 +710,7 @@ impl Ctx<'_, '_> {
                 Ok(r) => r.unwrap_or_default(),
                 Err(e) => {
                     return Ending::Failed {
-                        code: e.exit_code(),
+                        code: crate::error::engine_exit_code(&e),
                         message: e.to_string(),
                     }
                 }
@@ -788,7 +741,10 @@ impl Ctx<'_, '_> {
                     log,
                     Level::Info,
                     &format!("✓ Database is at head {}", list(&have)),
-                    serde_json::json!({"heads": have}),
+                    Fields {
+                        heads: Some(have.clone()),
+                        ..Fields::default()
+                    },
                 );
                 return Ending::Ready;
             }
@@ -809,7 +765,11 @@ impl Ctx<'_, '_> {
                         list(&want),
                         list(&have)
                     ),
-                    serde_json::json!({"heads": want, "current": have}),
+                    Fields {
+                        heads: Some(want.clone()),
+                        current: Some(have.clone()),
+                        ..Fields::default()
+                    },
                 );
                 next_report = now + Duration::from_secs(5);
             }
@@ -833,7 +793,10 @@ impl Ctx<'_, '_> {
             log,
             Level::Info,
             &format!("Starting: {shown}"),
-            serde_json::json!({"command": shown}),
+            Fields {
+                command: Some(shown.clone()),
+                ..Fields::default()
+            },
         );
         let _ = self.io.err.flush();
         let err = std::process::Command::new(&command[0])
@@ -849,7 +812,10 @@ impl Ctx<'_, '_> {
             log,
             Level::Error,
             &message,
-            serde_json::json!({"exit_code": code}),
+            Fields {
+                exit_code: Some(code),
+                ..Fields::default()
+            },
         );
         Error::Startup { message, code }
     }
@@ -943,7 +909,7 @@ mod tests {
             l.line(
                 Level::Info,
                 "Running database migrations...",
-                serde_json::Value::Null
+                &Fields::default()
             ),
             "[Migration] Running database migrations..."
         );
@@ -955,7 +921,10 @@ mod tests {
         let s = l.line(
             Level::Error,
             "✗ Migration failed: boom\n  at x.sql:3:1",
-            serde_json::json!({"exit_code": 1}),
+            &Fields {
+                exit_code: Some(1),
+                ..Fields::default()
+            },
         );
         assert!(!s.contains('\n'), "{s}");
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();

@@ -4,13 +4,14 @@
 use std::fs;
 use std::path::Path;
 
-use super::Ctx;
+use crate::app::App;
 use crate::core::graph::RevisionGraph;
 use crate::core::sum::{self, Entry};
-use crate::error::Error;
+use crate::error::{Error, UsageError};
+use crate::output::reports::{HashReport, OfflineCheckReport};
 use crate::output::Format;
 
-impl Ctx<'_, '_> {
+impl App<'_, '_> {
     /// Which config file was used, for `-v` output.
     pub(crate) fn config_used(&self) -> String {
         match &self.config.file {
@@ -27,11 +28,10 @@ impl Ctx<'_, '_> {
         let mut out = Vec::with_capacity(g.len());
         for n in g.nodes() {
             let path = &n.rev.path;
-            let bytes = fs::read(path).map_err(|e| {
-                Error::Usage(format!(
-                    "cannot read {}: {e}; check the file's permissions",
-                    path.display()
-                ))
+            let bytes = fs::read(path).map_err(|e| UsageError::ReadFile {
+                path: path.clone(),
+                source: e,
+                hint: "; check the file's permissions",
             })?;
             let file = path
                 .file_name()
@@ -103,15 +103,17 @@ impl Ctx<'_, '_> {
                 ))
             })?;
         match self.format {
-            Format::Json => self.json(&serde_json::json!({
-                "path": path.display().to_string(),
-                "revisions": count,
-            })),
-            Format::Text => self.outln(&format!(
-                "Wrote {} ({count} revision{})",
-                path.display(),
-                if count == 1 { "" } else { "s" }
-            )),
+            Format::Json => self.report(&HashReport {
+                path: path.display().to_string(),
+                revisions: count,
+            }),
+            Format::Text => self.out(
+                &HashReport {
+                    path: path.display().to_string(),
+                    revisions: count,
+                }
+                .text(),
+            ),
         }
     }
 
@@ -138,10 +140,17 @@ impl Ctx<'_, '_> {
                     &path.display().to_string(),
                     &String::from_utf8_lossy(&bytes),
                 )
-                .map_err(|e| Error::Usage(e.to_string()))?,
+                .map_err(UsageError::Sum)?,
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::Usage(format!("cannot read {}: {e}", path.display()))),
+            Err(source) => {
+                return Err(UsageError::ReadFile {
+                    path,
+                    source,
+                    hint: "",
+                }
+                .into())
+            }
         };
         if let Some(m) = &manifest {
             let (f, new) = sum::compare(m, &self.sum_entries(&g)?);
@@ -149,13 +158,13 @@ impl Ctx<'_, '_> {
             unlisted = new;
         }
         match self.format {
-            Format::Json => self.json(&serde_json::json!({
-                "ok": findings.is_empty(),
-                "findings": findings,
-                "sum_file": manifest.as_ref().map(|_| path.display().to_string()),
-                "unlisted": unlisted,
-                "config_file": self.config.file,
-            })),
+            Format::Json => self.report(&OfflineCheckReport {
+                ok: findings.is_empty(),
+                findings: findings.clone(),
+                sum_file: manifest.as_ref().map(|_| path.display().to_string()),
+                unlisted: unlisted.clone(),
+                config_file: self.config.file.clone(),
+            }),
             Format::Text => {
                 let mut s = String::new();
                 for f in &findings {

@@ -23,6 +23,25 @@ use crate::core::plan::{Plan, PlanError};
 use crate::core::schema::{quote_literal, Tables};
 use crate::engine::{Engine, EngineError, EngineOptions};
 
+/// Why the fleet could not be listed: bad settings (exit 2), or a database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("databases: {0}")]
+    Url(crate::core::database_url::UrlError),
+    #[error("--all migrates PostgreSQL databases and their schemas; {url} is a SQLite file: run the command without --all for it")]
+    Sqlite { url: String },
+    #[error("tenant schema {schema:?} of {url} is refused: {why}")]
+    TenantSchemaRefused {
+        schema: String,
+        url: String,
+        why: String,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
 /// A member of the fleet: one database, or one tenant schema in a database.
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -122,7 +141,7 @@ pub struct Fleet {
 
 impl Fleet {
     /// Pools for the configured databases, `jobs` sessions each at most. Connects lazily.
-    pub fn new(config: &Config, jobs: usize) -> Result<Fleet, crate::error::Error> {
+    pub fn new(config: &Config, opts: &ConnectOptions, jobs: usize) -> Result<Fleet, FleetError> {
         let urls: Vec<DatabaseUrl> = if config.databases.is_empty() {
             vec![config.database_url()?]
         } else {
@@ -131,25 +150,17 @@ impl Fleet {
                 .iter()
                 .map(|u| DatabaseUrl::parse(u))
                 .collect::<Result<_, _>>()
-                .map_err(|e| crate::error::Error::Usage(format!("databases: {e}")))?
+                .map_err(FleetError::Url)?
         };
         if let Some(u) = urls.iter().find(|u| u.sqlite_path().is_some()) {
-            return Err(crate::error::Error::Usage(format!(
-                "--all migrates PostgreSQL databases and their schemas; {} is a SQLite file: run the command without --all for it",
-                u.redacted()
-            )));
+            return Err(FleetError::Sqlite { url: u.redacted() });
         }
-        let opts = ConnectOptions {
-            connect_timeout: Some(Duration::from_secs(10)),
-            statement_timeout: config.statement_timeout,
-            lock_timeout: config.lock_timeout,
-        };
         let pools = urls
             .iter()
-            .map(|u| pool(&u.postgres_url(), &opts, jobs))
+            .map(|u| pool(&u.postgres_url(), opts, jobs))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| {
-                crate::error::Error::from(EngineError::Connect {
+                FleetError::Engine(EngineError::Connect {
                     url: urls.first().map(|u| u.redacted()).unwrap_or_default(),
                     source,
                 })
@@ -174,7 +185,7 @@ impl Fleet {
     pub async fn targets(
         &self,
         tenants: Option<&TenantSchemas>,
-    ) -> Result<Vec<Member>, crate::error::Error> {
+    ) -> Result<Vec<Member>, FleetError> {
         let name = |i: usize| self.urls[i].database_name();
         let mut out = Vec::new();
         for i in 0..self.urls.len() {
@@ -205,11 +216,10 @@ impl Fleet {
                 let Some(Some(schema)) = r.into_iter().next() else {
                     continue;
                 };
-                check_identifier(&schema).map_err(|why| {
-                    crate::error::Error::Usage(format!(
-                        "tenant schema {schema:?} of {} is refused: {why}",
-                        self.urls[i].redacted()
-                    ))
+                check_identifier(&schema).map_err(|why| FleetError::TenantSchemaRefused {
+                    schema: schema.clone(),
+                    url: self.urls[i].redacted(),
+                    why: why.to_string(),
                 })?;
                 let label = if self.urls.len() > 1 {
                     format!("{}/{schema}", name(i))

@@ -167,12 +167,13 @@ impl Lease {
     /// Renews this run's lease every third of its length from a second connection to
     /// `postgres_url`, so a long migration keeps it and a crashed one loses it. Renewing is a
     /// no-op until the lease is taken. Abort the handle when the run ends.
-    pub fn keep_alive(&self, postgres_url: String, t: Tables) -> tokio::task::JoinHandle<()> {
-        let opts = ConnectOptions {
-            connect_timeout: Some(Duration::from_secs(10)),
-            statement_timeout: None,
-            lock_timeout: None,
-        };
+    /// `opts`: how to connect the keep-alive session (without the run's statement timeouts).
+    pub fn keep_alive(
+        &self,
+        postgres_url: String,
+        opts: ConnectOptions,
+        t: Tables,
+    ) -> tokio::task::JoinHandle<()> {
         let sql = renew_sql(&t, t.lock_key(), &self.holder, self.duration);
         let every = self.duration / 3;
         tokio::spawn(async move {

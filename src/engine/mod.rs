@@ -72,16 +72,6 @@ pub enum EngineError {
     Plan(#[from] PlanError),
 }
 
-impl EngineError {
-    /// Exit status: planning errors are bad input (2), everything else a failure (1).
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            EngineError::Plan(_) => crate::error::EXIT_USAGE,
-            _ => crate::error::EXIT_FAILED,
-        }
-    }
-}
-
 /// What a failed run left behind: what was committed, rolled back, partly applied or not run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Aftermath {

@@ -1,4 +1,5 @@
-//! The output room: text and JSON rendering, and colour; may import core, never backend, engine
+//! The output room: text and JSON rendering, typed reports, the renderer of engine events, and
+//! colour; may import core and engine (its events and fleet outcomes), never backend
 //! or commands.
 //!
 //! Rendering what users read: Alembic-shaped text lines and `--format json`.
@@ -12,6 +13,8 @@ use serde::Serialize;
 use crate::core::graph::{BitSet, RevisionGraph};
 
 pub mod color;
+pub mod events;
+pub mod reports;
 
 /// Output format chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

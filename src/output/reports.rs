@@ -1,0 +1,142 @@
+//! Typed reports: what each command returns for `--format json` (and, where the text needs no
+//! graph, for text too). Adding a JSON field means adding it here and filling it in the
+//! command. May import core and engine (for the fleet's outcomes), never backend or commands.
+//!
+//! These reports have always been written with their keys sorted at every level (they were
+//! assembled as `serde_json` maps): [`to_json`] keeps that, whatever the field order here.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::core::check::Finding;
+use crate::engine::fleet::MemberReport as Outcome;
+use crate::output::RevisionJson;
+
+/// Pretty JSON with the keys of every object sorted, and a final newline.
+pub fn to_json<T: Serialize>(report: &T) -> String {
+    match serde_json::to_value(report) {
+        Ok(v) => super::to_json(&v),
+        Err(e) => format!("{{\"error\": \"{e}\"}}\n"),
+    }
+}
+
+/// A failed command under `--format json`.
+#[derive(Debug, Serialize)]
+pub struct ErrorReport {
+    pub error: String,
+    pub exit_code: i32,
+}
+
+/// `migrate` and `merge`: the revision file written.
+#[derive(Debug, Serialize)]
+pub struct NewRevisionReport {
+    pub revision: String,
+    pub path: String,
+}
+
+impl NewRevisionReport {
+    pub fn text(&self) -> String {
+        format!("Generating {} ...  done\n", self.path)
+    }
+}
+
+/// `branches`: a branch point and the revisions that start its branches.
+#[derive(Debug, Serialize)]
+pub struct BranchReport {
+    pub revision: RevisionJson,
+    pub branches: Vec<RevisionJson>,
+}
+
+/// `current`: the database's version rows and what they mean.
+#[derive(Debug, Serialize)]
+pub struct CurrentReport {
+    /// The database URL, password redacted.
+    pub database: String,
+    pub version_rows: Vec<String>,
+    pub current: Vec<RevisionJson>,
+    pub at_heads: bool,
+    pub overlapping: Vec<Overlap>,
+    pub config_file: Option<PathBuf>,
+}
+
+/// A version row that is an ancestor of other rows.
+#[derive(Debug, Serialize)]
+pub struct Overlap {
+    pub revision: String,
+    pub below: Vec<String>,
+}
+
+/// `upgrade`, `downgrade`, `stamp` (and their `--dry-run`).
+#[derive(Debug, Serialize)]
+pub struct RunJson {
+    pub dry_run: bool,
+    pub heads_before: Vec<String>,
+    pub heads_after: Vec<String>,
+    pub steps: Vec<StepJson>,
+}
+
+/// One step of a run and how long it took.
+#[derive(Debug, Serialize)]
+pub struct StepJson {
+    pub step: String,
+    pub duration_ms: f64,
+}
+
+/// `check`: findings about the database against the files.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub ok: bool,
+    pub findings: Vec<Finding>,
+}
+
+impl CheckReport {
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for f in &self.findings {
+            s.push_str(&format!("{}\n", f.message));
+        }
+        if self.findings.is_empty() {
+            s.push_str("No problems found: the database is at the heads and every applied file matches its checksum.\n");
+        }
+        s
+    }
+}
+
+/// `check --offline`: findings about the files alone (and `dapp.sum`).
+#[derive(Debug, Serialize)]
+pub struct OfflineCheckReport {
+    pub ok: bool,
+    pub findings: Vec<Finding>,
+    /// The `dapp.sum` compared with, if there is one.
+    pub sum_file: Option<String>,
+    /// Revisions `dapp.sum` does not list yet.
+    pub unlisted: Vec<String>,
+    pub config_file: Option<PathBuf>,
+}
+
+/// `hash`: the `dapp.sum` written.
+#[derive(Debug, Serialize)]
+pub struct HashReport {
+    pub path: String,
+    pub revisions: usize,
+}
+
+impl HashReport {
+    pub fn text(&self) -> String {
+        format!(
+            "Wrote {} ({} revision{})\n",
+            self.path,
+            self.revisions,
+            if self.revisions == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// A command with `--all`: each target's outcome and the tally.
+#[derive(Debug, Serialize)]
+pub struct FleetReport<'a> {
+    pub ok: bool,
+    pub summary: String,
+    pub targets: &'a [Outcome],
+}
