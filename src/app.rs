@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use crate::backend::postgres::{ConnectOptions, Postgres};
 use crate::backend::AnyBackend;
+use crate::cli::Format;
 use crate::config::Config;
 use crate::core::graph::RevisionGraph;
 use crate::core::schema::Tables;
 use crate::engine::{EngineError, EngineOptions};
 use crate::error::{Error, UsageError};
-use crate::output::{self, Format};
+use crate::output;
 use crate::script_dir::ScriptDir;
 
 /// Where output goes: stdout for results, stderr for logs and errors.

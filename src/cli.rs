@@ -1,10 +1,30 @@
-//! Command-line arguments: clap derive types only, no behaviour.
+//! Command-line arguments: clap derive types only, no behaviour; imports no other room.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::output::Format;
+/// Output format chosen with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Lines shaped like Alembic's.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// The `--color` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless `NO_COLOR` is set to a non-empty value
+    #[default]
+    Auto,
+    /// Always, even into a pipe or file (an explicit flag beats `NO_COLOR`)
+    Always,
+    /// Never
+    Never,
+}
 
 const ABOUT: &str =
     "Alembic-compatible SQL migrations for PostgreSQL and SQLite, in one fast binary";
@@ -30,11 +50,11 @@ pub struct Cli {
         long,
         global = true,
         value_enum,
-        default_value_t = crate::output::color::When::Auto,
+        default_value_t = ColorWhen::Auto,
         value_name = "WHEN",
         hide_possible_values = true
     )]
-    pub color: crate::output::color::When,
+    pub color: ColorWhen,
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,32 +288,6 @@ pub struct GlobalOpts {
         value_name = "KEY=VALUE"
     )]
     pub x_arg: Vec<String>,
-}
-
-impl GlobalOpts {
-    /// The values these flags give the config layers.
-    pub fn overrides(&self) -> crate::config::Overrides {
-        crate::config::Overrides {
-            config: self.config.clone(),
-            database_url: self.database_url.clone(),
-            directory: self.directory.clone(),
-            version_table: self.version_table.clone(),
-            version_table_schema: self.version_table_schema.clone(),
-            history_table: self.history_table.clone(),
-            transaction_per_migration: self.transaction_per_migration.clone(),
-            lock_wait: self.lock_wait.clone(),
-            statement_timeout: self.statement_timeout.clone(),
-            lock_timeout: self.lock_timeout.clone(),
-            lock_retries: self.lock_retries.clone(),
-            startup_wait: self.startup_wait.clone(),
-            environment: self.environment.clone(),
-            databases: self.databases.clone(),
-            tenant_schemas: self.tenant_schemas.clone(),
-            tenant_schemas_query: self.tenant_schemas_query.clone(),
-            lock: self.lock.clone(),
-            lock_lease: self.lock_lease.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]

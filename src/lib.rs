@@ -19,8 +19,6 @@ pub mod shell;
 
 #[cfg(test)]
 mod fuzz_props;
-#[cfg(test)]
-mod testing;
 
 use std::io::Write;
 
@@ -65,7 +63,7 @@ pub fn main_with(
         cli::TopCommand::Db(_) => {}
     }
     let json =
-        matches!(&cli.command, cli::TopCommand::Db(db) if db.global.format == output::Format::Json);
+        matches!(&cli.command, cli::TopCommand::Db(db) if db.global.format == cli::Format::Json);
     let mut io = app::Io { out, err };
     let inv = app::Invocation { env, cwd };
     match commands::run(cli, &mut io, &inv) {

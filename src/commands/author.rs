@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use crate::app::App;
+use crate::cli::Format;
 use crate::core::graph::RevisionGraph;
 use crate::core::revision::{self, NewRevision, RevisionId};
 use crate::core::target::{Symbol, Target};
 use crate::error::{Error, UsageError};
 use crate::output::reports::NewRevisionReport;
-use crate::output::Format;
 use crate::script_dir::ScriptDir;
 
 use super::habits;

@@ -1,12 +1,12 @@
 //! Comparing the database with the files: `check`, `verify` (and `verify --accept`).
 
 use crate::app::App;
+use crate::cli::Format;
 use crate::core::target::Target;
 use crate::engine::{Engine, Event};
 use crate::error::{Error, UsageError};
 use crate::output::events::Reporter;
 use crate::output::reports::CheckReport;
-use crate::output::Format;
 
 impl App<'_, '_> {
     pub(super) async fn check(&mut self) -> Result<(), Error> {

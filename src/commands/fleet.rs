@@ -4,13 +4,13 @@
 
 use crate::app::{block_on, App};
 use crate::cli::FleetArgs;
+use crate::cli::Format;
 use crate::core::plan;
 use crate::core::target::{Symbol, Target};
 use crate::engine::fleet::{self, Action, Fleet, MemberReport, Status};
 use crate::error::{Error, UsageError};
 use crate::output::events::{outcome_line, Log, RunLine, Style};
 use crate::output::reports::FleetReport;
-use crate::output::Format;
 
 impl App<'_, '_> {
     pub(crate) fn fleet(

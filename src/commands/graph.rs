@@ -1,12 +1,12 @@
 //! `history --graph` and `graph --format dot|mermaid`.
 
 use crate::app::App;
+use crate::cli::Format;
 use crate::cli::GraphFormat;
 use crate::core::graph::{BitSet, RevisionGraph};
 use crate::core::plan;
 use crate::core::target::{Range, Symbol};
 use crate::error::{Error, UsageError};
-use crate::output::Format;
 
 fn marks(g: &RevisionGraph, current: &[usize]) -> BitSet {
     let mut b = BitSet::new(g.len());

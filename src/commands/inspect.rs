@@ -1,13 +1,14 @@
 //! Reading the graph and the database: `heads`, `history`, `branches`, `show`, `current`.
 
 use crate::app::{block_on, App};
+use crate::cli::Format;
 use crate::core::graph::{BitSet, RevisionGraph};
 use crate::core::plan;
 use crate::core::target::{Range, Symbol, Target};
 use crate::engine::Engine;
 use crate::error::{Error, UsageError};
+use crate::output;
 use crate::output::reports::{BranchReport, CurrentReport, Overlap};
-use crate::output::{self, Format};
 
 impl App<'_, '_> {
     pub(super) fn heads(&mut self, verbose: bool, resolve_dependencies: bool) -> Result<(), Error> {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::app::{block_on, interrupted, App};
+use crate::cli::Format;
 use crate::core::graph::RevisionGraph;
 use crate::core::plan::{self, Plan};
 use crate::core::target::{Target, TargetOrRange};
@@ -10,7 +11,6 @@ use crate::engine::{Engine, Event, RunReport};
 use crate::error::{Error, UsageError};
 use crate::output::events::Reporter;
 use crate::output::reports::{RunJson, StepJson};
-use crate::output::Format;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum MoveKind {

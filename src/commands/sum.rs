@@ -5,11 +5,11 @@ use std::fs;
 use std::path::Path;
 
 use crate::app::App;
+use crate::cli::Format;
 use crate::core::graph::RevisionGraph;
 use crate::core::sum::{self, Entry};
 use crate::error::{Error, UsageError};
 use crate::output::reports::{HashReport, OfflineCheckReport};
-use crate::output::Format;
 
 impl App<'_, '_> {
     /// Which config file was used, for `-v` output.

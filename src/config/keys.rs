@@ -108,6 +108,32 @@ pub fn key(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)
 }
 
+impl crate::cli::GlobalOpts {
+    /// The values these flags give the config layers.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            directory: self.directory.clone(),
+            version_table: self.version_table.clone(),
+            version_table_schema: self.version_table_schema.clone(),
+            history_table: self.history_table.clone(),
+            transaction_per_migration: self.transaction_per_migration.clone(),
+            lock_wait: self.lock_wait.clone(),
+            statement_timeout: self.statement_timeout.clone(),
+            lock_timeout: self.lock_timeout.clone(),
+            lock_retries: self.lock_retries.clone(),
+            startup_wait: self.startup_wait.clone(),
+            environment: self.environment.clone(),
+            databases: self.databases.clone(),
+            tenant_schemas: self.tenant_schemas.clone(),
+            tenant_schemas_query: self.tenant_schemas_query.clone(),
+            lock: self.lock.clone(),
+            lock_lease: self.lock_lease.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

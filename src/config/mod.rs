@@ -1,5 +1,5 @@
 //! The config room: the file, the environment and flags resolved into one `Config`; may import
-//! core, never backend, engine, commands or output.
+//! cli (the flags it layers) and core, never backend, engine, commands or output.
 //!
 //! Precedence: flag > environment > file > default (the database URL: `--database-url` >
 //! `DATABASE_URL` > `SQLALCHEMY_DATABASE_URI` > `database_url`). Each key is declared once, in

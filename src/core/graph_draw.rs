@@ -281,7 +281,7 @@ pub fn draw(g: &RevisionGraph, order: &[usize], current: Option<&BitSet>, color:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
+    use crate::core::testing;
 
     /// The drawing of `parents` with each revision labelled by a letter.
     fn ascii(parents: &[&[usize]]) -> String {

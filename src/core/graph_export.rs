@@ -167,7 +167,7 @@ pub fn mermaid(g: &RevisionGraph, order: &[usize], current: Option<&BitSet>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
+    use crate::core::testing;
     use std::collections::HashSet;
 
     fn order(g: &RevisionGraph) -> Vec<usize> {

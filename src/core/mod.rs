@@ -14,3 +14,5 @@ pub mod schema;
 pub mod statements;
 pub mod sum;
 pub mod target;
+#[cfg(test)]
+pub(crate) mod testing;

@@ -76,7 +76,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::chain;
+    use crate::core::testing::chain;
 
     fn tables() -> Tables {
         Tables {

@@ -8,7 +8,7 @@ use crate::core::check::AcceptArg;
 use crate::core::plan;
 use crate::core::revision::Revision;
 use crate::core::target::Target;
-use crate::testing;
+use crate::core::testing;
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()

@@ -1,7 +1,6 @@
 //! The engine room: run policy (lock, state, apply, history), fleets and interrupts; may import
-//! core and backend, never commands or output. (Today `fleet` still reads the resolved
-//! `Config` and returns `error::Error`, and `EngineError::exit_code` names exit codes: both go
-//! when exit codes and options move to `error.rs` and `app.rs`.)
+//! core, backend and config (a fleet reads its members from the resolved `Config`), never
+//! commands, output or error: exit codes are decided in `error.rs`.
 //!
 //! Runs a plan against a database: the lock, reading state, applying steps, recording history.
 //!

@@ -1,16 +1,6 @@
 //! When to colour: `--color auto|always|never` and the `NO_COLOR` convention (no-color.org).
 
-/// The `--color` choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum When {
-    /// On a terminal, unless `NO_COLOR` is set to a non-empty value
-    #[default]
-    Auto,
-    /// Always, even into a pipe or file (an explicit flag beats `NO_COLOR`)
-    Always,
-    /// Never
-    Never,
-}
+use crate::cli::ColorWhen as When;
 
 /// Whether to colour a stream: `tty` says whether that stream is a terminal. `NO_COLOR` counts
 /// only when set and not empty (`env` already hides empty values), as no-color.org asks.

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::cli::Format;
 use crate::engine::fleet::{MemberReport as Outcome, Status};
 use crate::engine::Event;
-use crate::output::Format;
 
 /// How serious a log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

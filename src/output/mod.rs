@@ -1,6 +1,6 @@
 //! The output room: text and JSON rendering, typed reports, the renderer of engine events, and
-//! colour; may import core and engine (its events and fleet outcomes), never backend
-//! or commands.
+//! colour; may import cli (the `--format` and `--color` values), core and engine (its events and
+//! fleet outcomes), never backend, config or commands.
 //!
 //! Rendering what users read: Alembic-shaped text lines and `--format json`.
 //!
@@ -15,16 +15,6 @@ use crate::core::graph::{BitSet, RevisionGraph};
 pub mod color;
 pub mod events;
 pub mod reports;
-
-/// Output format chosen with `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    /// Lines shaped like Alembic's.
-    #[default]
-    Text,
-    /// One JSON document on stdout.
-    Json,
-}
 
 /// Which parts of Alembic's one-line form to include.
 #[derive(Debug, Clone, Copy, Default)]
@@ -292,7 +282,7 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::example;
+    use crate::core::testing::example;
 
     fn at(g: &RevisionGraph, id: &str) -> usize {
         g.index_of(id).unwrap()
@@ -300,7 +290,7 @@ mod tests {
 
     #[test]
     fn heads_lines_match_alembic() {
-        let g = crate::testing::graph(&[
+        let g = crate::core::testing::graph(&[
             ("1000", &[], &[], &[]),
             ("4e0000000005", &["1000"], &[], &["left"]),
             ("5f1000000007", &["1000"], &[], &["right"]),
@@ -368,7 +358,8 @@ mod tests {
 
     #[test]
     fn effective_head_is_marked() {
-        let g = crate::testing::graph(&[("a100", &[], &[], &[]), ("b100", &[], &["a100"], &[])]);
+        let g =
+            crate::core::testing::graph(&[("a100", &[], &[], &[]), ("b100", &[], &["a100"], &[])]);
         assert_eq!(heads_line(&g, at(&g, "a100")), "a100 (effective head)");
         assert_eq!(heads_line(&g, at(&g, "b100")), "b100 (head)");
     }

@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::core::target::Target;
-use crate::testing::graph;
+use crate::core::testing::graph;
 
 fn resolve(g: &RevisionGraph, text: &str) -> Result<Vec<String>, ResolveError> {
     let t: Target = text.parse().expect("target");
@@ -76,12 +76,12 @@ fn empty_map_has_no_heads() {
 #[test]
 fn duplicate_branch_label_is_refused() {
     let revs = vec![
-        crate::testing::rev("a", &[], &[], &[]),
-        crate::testing::rev("b", &["a"], &[], &[]),
-        crate::testing::rev("c", &["b"], &[], &["xy1"]),
-        crate::testing::rev("d", &[], &[], &[]),
-        crate::testing::rev("e", &["d"], &[], &["xy1"]),
-        crate::testing::rev("f", &["e"], &[], &[]),
+        crate::core::testing::rev("a", &[], &[], &[]),
+        crate::core::testing::rev("b", &["a"], &[], &[]),
+        crate::core::testing::rev("c", &["b"], &[], &["xy1"]),
+        crate::core::testing::rev("d", &[], &[], &[]),
+        crate::core::testing::rev("e", &["d"], &[], &["xy1"]),
+        crate::core::testing::rev("f", &["e"], &[], &[]),
     ];
     let e = RevisionGraph::new(revs).unwrap_err().to_string();
     assert!(

@@ -5,7 +5,7 @@
 //! differs, the test says so and asserts what `dapp` does instead.
 
 use super::*;
-use crate::testing::{graph, Spec};
+use crate::core::testing::{graph, Spec};
 
 fn t(s: &str) -> Target {
     s.parse().expect("target")

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::core::revision::Revision;
-use crate::testing::rev;
+use crate::core::testing::rev;
 
 /// A random acyclic graph: revision `i` may only point at revisions created before it.
 #[derive(Debug, Clone)]

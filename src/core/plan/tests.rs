@@ -1,7 +1,7 @@
 //! Planner tests: the scenarios of the Alembic reference, observed against real Alembic.
 
 use super::*;
-use crate::testing::{chain, example, graph};
+use crate::core::testing::{chain, example, graph};
 
 fn t(s: &str) -> Target {
     s.parse().expect("target")
@@ -385,8 +385,8 @@ fn downgrade_target_above_current_is_refused() {
 #[test]
 fn downgrade_through_irreversible_revision_is_refused_before_anything() {
     let mut revs = vec![
-        crate::testing::rev("a1", &[], &[], &[]),
-        crate::testing::rev("a2", &["a1"], &[], &[]),
+        crate::core::testing::rev("a1", &[], &[], &[]),
+        crate::core::testing::rev("a2", &["a1"], &[], &[]),
     ];
     revs[1].downgrade = None;
     let g = RevisionGraph::new(revs).unwrap();
