@@ -1,26 +1,11 @@
 //! What happens when things go wrong: a killed process, a killed session, a non-transactional
 //! revision that fails half-way (and how it is resolved), a hostile identifier, secrets.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::{default_lock_key, Project, Run, TestDb};
-
-fn spawn(p: &Project, db: &TestDb, args: &[&str]) -> Child {
-    let mut c = p.cmd(args);
-    c.env("DATABASE_URL", db.sqlalchemy_url());
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    c.spawn().expect("spawn dapp")
-}
-
-fn wait_for(db: &TestDb, sql: &str) {
-    let until = Instant::now() + Duration::from_secs(20);
-    while db.rows(sql).is_empty() {
-        assert!(Instant::now() < until, "timed out waiting for: {sql}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn slow_project() -> Project {
     let p = Project::new();
@@ -47,8 +32,8 @@ const SLEEPING: &str = "SELECT pid FROM pg_stat_activity WHERE application_name 
 fn kill_9_mid_revision_rolls_back_releases_the_lock_and_a_rerun_applies_everything() {
     let db = TestDb::new("fault_kill9");
     let p = slow_project();
-    let mut child = spawn(&p, &db, &["db", "upgrade"]);
-    wait_for(&db, SLEEPING);
+    let mut child = p.spawn(&db, &["db", "upgrade"]);
+    db.wait_for(SLEEPING);
     child.kill().expect("kill -9");
     let _ = child.wait();
     // The server notices the dead client, rolls back and drops the session (and its lock).
@@ -90,7 +75,7 @@ fn a_terminated_session_is_a_clear_failure_with_consistent_state_and_a_rerun_suc
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = c.spawn().expect("spawn");
-    wait_for(&db, SLEEPING);
+    db.wait_for(SLEEPING);
     db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()");
     let r = Run::from(child.wait_with_output().expect("wait"));
     r.code(1)

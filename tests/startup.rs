@@ -44,14 +44,6 @@ fn signal(child: &Child, sig: &str) {
 }
 
 /// Waits until `sql` returns a row, or panics after 20 s.
-fn wait_for_row(db: &TestDb, sql: &str) {
-    let until = Instant::now() + Duration::from_secs(20);
-    while db.rows(sql).is_empty() {
-        assert!(Instant::now() < until, "timed out waiting for: {sql}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn marker(p: &Project) -> std::path::PathBuf {
     p.path().join("service-started")
 }
@@ -349,9 +341,7 @@ fn sigterm_while_waiting_for_the_lock_applies_nothing() {
         .batch_execute(&format!("SELECT pg_advisory_lock({})", default_lock_key()))
         .expect("hold the lock");
     let child = spawn(startup(&p, &db, &[], &["--", "true"]));
-    wait_for_row(
-        &db,
-        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()",
+    db.wait_for("SELECT 1 FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()",
     );
     thread::sleep(Duration::from_millis(300));
     signal(&child, "TERM");
@@ -373,9 +363,7 @@ fn sigterm_during_a_migration_cancels_it_on_the_server_and_rolls_back() {
         Some("DROP TABLE t_slow;"),
     );
     let child = spawn(startup(&p, &db, &[], &["--", "true"]));
-    wait_for_row(
-        &db,
-        "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND application_name = 'dapp-migrate' AND datname = current_database()",
+    db.wait_for("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND application_name = 'dapp-migrate' AND datname = current_database()",
     );
     let started = Instant::now();
     signal(&child, "TERM");

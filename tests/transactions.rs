@@ -1,9 +1,7 @@
 //! Transactions the engine runs revisions in: SQL that would end them, where a failure is
 //! located, what a failure left behind, and a signal during a run.
 
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use crate::both_backends;
 use crate::support::{default_lock_key, Kind, Project, Run, TestDb};
@@ -173,21 +171,6 @@ both_backends! {
     }
 }
 
-fn spawn(p: &Project, db: &TestDb, args: &[&str]) -> Child {
-    let mut c = p.cmd(args);
-    c.env("DATABASE_URL", db.sqlalchemy_url());
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    c.spawn().expect("spawn dapp")
-}
-
-fn wait_for(db: &TestDb, sql: &str) {
-    let until = Instant::now() + Duration::from_secs(20);
-    while db.rows(sql).is_empty() {
-        assert!(Instant::now() < until, "timed out waiting for: {sql}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 const SLEEPING: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active'";
 
 fn lock_free(db: &TestDb) -> bool {
@@ -202,8 +185,8 @@ fn lock_free(db: &TestDb) -> bool {
 /// was cancelled, the lock freed and nothing recorded.
 fn interrupt(p: &Project, db: &TestDb, args: &[&str], sig: &str, code: i32) {
     let before = db.col("SELECT count(*) FROM alembic_version_history");
-    let child = spawn(p, db, args);
-    wait_for(db, SLEEPING);
+    let child = p.spawn(db, args);
+    db.wait_for(SLEEPING);
     let ok = Command::new("kill")
         .args([&format!("-{sig}"), &child.id().to_string()])
         .status()
@@ -315,10 +298,8 @@ fn a_waiter_returns_up_to_date_without_the_lock_once_the_heads_are_reached() {
             default_lock_key()
         ))
         .expect("hold the lock");
-    let child = spawn(&p, &db, &["db", "--lock-wait", "60s", "upgrade"]);
-    wait_for(
-        &db,
-        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()",
+    let child = p.spawn(&db, &["db", "--lock-wait", "60s", "upgrade"]);
+    db.wait_for("SELECT 1 FROM pg_stat_activity WHERE application_name = 'dapp-migrate' AND datname = current_database()",
     );
     // It finishes: the version table reaches the head, the lock is still held.
     holder

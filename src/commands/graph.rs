@@ -3,18 +3,10 @@
 use crate::app::App;
 use crate::cli::Format;
 use crate::cli::GraphFormat;
-use crate::core::graph::{BitSet, RevisionGraph};
 use crate::core::plan;
-use crate::core::target::{Range, Symbol};
 use crate::error::{Error, UsageError};
 
-fn marks(g: &RevisionGraph, current: &[usize]) -> BitSet {
-    let mut b = BitSet::new(g.len());
-    for &i in current {
-        b.insert(i);
-    }
-    b
-}
+use super::inspect::marks;
 
 impl App<'_, '_> {
     /// `history --graph [-r RANGE] [-i]`: the revisions of `history`, drawn.
@@ -27,23 +19,7 @@ impl App<'_, '_> {
             return Err(UsageError::GraphAsJson.into());
         }
         let g = self.graph()?;
-        let range = range.map(Range::parse).transpose()?;
-        let mentions_current = range.as_ref().is_some_and(|r| {
-            [&r.lower, &r.upper].iter().any(|t| {
-                t.as_ref()
-                    .is_some_and(|t| t.symbol == Some(Symbol::Current))
-            })
-        });
-        let current = if indicate_current || mentions_current {
-            Some(self.read_current_rows(&g)?)
-        } else {
-            None
-        };
-        let revs = plan::history(&g, range.as_ref(), current.as_deref().unwrap_or(&[]))?;
-        let shown = current
-            .as_deref()
-            .filter(|_| indicate_current)
-            .map(|c| marks(&g, c));
+        let (revs, shown) = self.history_revisions(&g, range, indicate_current)?;
         let text = crate::core::graph_draw::draw(&g, &revs, shown.as_ref(), self.color);
         self.out(&text)
     }

@@ -10,7 +10,44 @@ use crate::error::{Error, UsageError};
 use crate::output;
 use crate::output::reports::{BranchReport, CurrentReport, Overlap};
 
+/// A set holding the revisions `current` names, for marking them.
+pub(super) fn marks(g: &RevisionGraph, current: &[usize]) -> BitSet {
+    let mut b = BitSet::new(g.len());
+    for &i in current {
+        b.insert(i);
+    }
+    b
+}
+
 impl App<'_, '_> {
+    /// The revisions `history [-r RANGE]` lists, newest first, and with `-i` the database's
+    /// revisions to mark. The database is read only for `-i` or a range that names `current`.
+    pub(super) fn history_revisions(
+        &mut self,
+        g: &RevisionGraph,
+        range: Option<&str>,
+        indicate_current: bool,
+    ) -> Result<(Vec<usize>, Option<BitSet>), Error> {
+        let range = range.map(Range::parse).transpose()?;
+        let mentions_current = range.as_ref().is_some_and(|r| {
+            [&r.lower, &r.upper].iter().any(|t| {
+                t.as_ref()
+                    .is_some_and(|t| t.symbol == Some(Symbol::Current))
+            })
+        });
+        let current: Option<Vec<usize>> = if indicate_current || mentions_current {
+            Some(self.read_current_rows(g)?)
+        } else {
+            None
+        };
+        let revs = plan::history(g, range.as_ref(), current.as_deref().unwrap_or(&[]))?;
+        let marks = current
+            .as_deref()
+            .filter(|_| indicate_current)
+            .map(|c| marks(g, c));
+        Ok((revs, marks))
+    }
+
     pub(super) fn heads(&mut self, verbose: bool, resolve_dependencies: bool) -> Result<(), Error> {
         let g = self.graph()?;
         let heads: Vec<usize> = if resolve_dependencies {
@@ -60,26 +97,7 @@ impl App<'_, '_> {
         indicate_current: bool,
     ) -> Result<(), Error> {
         let g = self.graph()?;
-        let range = range.map(Range::parse).transpose()?;
-        let mentions_current = range.as_ref().is_some_and(|r| {
-            [&r.lower, &r.upper].iter().any(|t| {
-                t.as_ref()
-                    .is_some_and(|t| t.symbol == Some(Symbol::Current))
-            })
-        });
-        let current: Option<Vec<usize>> = if indicate_current || mentions_current {
-            Some(self.read_current_rows(&g)?)
-        } else {
-            None
-        };
-        let revs = plan::history(&g, range.as_ref(), current.as_deref().unwrap_or(&[]))?;
-        let marks = current.as_ref().filter(|_| indicate_current).map(|c| {
-            let mut b = BitSet::new(g.len());
-            for &i in c {
-                b.insert(i);
-            }
-            b
-        });
+        let (revs, marks) = self.history_revisions(&g, range, indicate_current)?;
         match self.format {
             Format::Json => {
                 let v: Vec<output::RevisionJson> = revs

@@ -232,12 +232,25 @@ impl App<'_, '_> {
         let _ = self.io.out.flush();
     }
 
-    async fn startup_async(&mut self, log: &Log, policy: Policy) -> Ending {
+    /// The first line of every start-up: the configured environment's name.
+    fn say_environment(&mut self, log: &Log) {
         let env_name = self
             .config
             .environment
             .clone()
             .unwrap_or_else(|| "(not set)".into());
+        self.say(
+            log,
+            Level::Info,
+            &format!("Environment: {env_name}"),
+            Fields {
+                environment: Some(env_name),
+                ..Fields::default()
+            },
+        );
+    }
+
+    async fn startup_async(&mut self, log: &Log, policy: Policy) -> Ending {
         let url = match self.config.database_url() {
             Ok(u) => u,
             Err(e) => {
@@ -247,15 +260,7 @@ impl App<'_, '_> {
                 }
             }
         };
-        self.say(
-            log,
-            Level::Info,
-            &format!("Environment: {env_name}"),
-            Fields {
-                environment: Some(env_name.clone()),
-                ..Fields::default()
-            },
-        );
+        self.say_environment(log);
         self.say(
             log,
             Level::Info,
@@ -325,20 +330,7 @@ impl App<'_, '_> {
         policy: Policy,
         fleet: &crate::cli::FleetArgs,
     ) -> Ending {
-        let env_name = self
-            .config
-            .environment
-            .clone()
-            .unwrap_or_else(|| "(not set)".into());
-        self.say(
-            log,
-            Level::Info,
-            &format!("Environment: {env_name}"),
-            Fields {
-                environment: Some(env_name.clone()),
-                ..Fields::default()
-            },
-        );
+        self.say_environment(log);
         let urls: Vec<crate::core::database_url::DatabaseUrl> = if self.config.databases.is_empty()
         {
             match self.config.database_url() {

@@ -93,6 +93,18 @@ macro_rules! both_backends {
 }
 
 impl TestDb {
+    /// Waits (up to 20 s) until `sql` returns a row.
+    pub fn wait_for(&self, sql: &str) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.rows(sql).is_empty() {
+            assert!(
+                std::time::Instant::now() < until,
+                "timed out waiting for: {sql}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// A fresh SQLite database file in a temporary folder.
     pub fn sqlite(test: &str) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -247,6 +259,14 @@ pub struct Project {
 }
 
 impl Project {
+    /// Starts `dapp ARGS` on `db` without waiting, its output captured (for signals and races).
+    pub fn spawn(&self, db: &TestDb, args: &[&str]) -> std::process::Child {
+        let mut c = self.cmd(args);
+        c.env("DATABASE_URL", db.sqlalchemy_url());
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.spawn().expect("spawn dapp")
+    }
+
     pub fn new() -> Project {
         let dir = tempfile::tempdir().expect("temp dir");
         fs::create_dir_all(dir.path().join("migrations/versions")).expect("mkdir");
