@@ -387,7 +387,11 @@ Examples:
     /// Write migrations/dapp.sum: the SHA-256 of each revision file, for `check --offline`
     #[command(after_help = "\
 Commit dapp.sum with the revisions. `dapp db check --offline` then fails when a revision it
-lists was edited or removed; a merge conflict in it means two branches changed history at once.")]
+lists was edited or removed; a merge conflict in it means two branches changed history at once.
+
+Examples:
+  dapp db hash && git add migrations/dapp.sum
+  dapp db check --offline          in CI or a pre-commit hook, no database needed")]
     Hash,
 
     /// Compare recorded checksums with the files, revision by revision
