@@ -110,6 +110,17 @@ impl<'a, 'io> App<'a, 'io> {
             schema: self.config.version_table_schema.clone(),
             version: self.config.version_table.clone(),
             history: self.config.history_table.clone(),
+            quote: self.dialect().quote(),
+        }
+    }
+
+    /// The SQL dialect of the configured database (PostgreSQL's when the URL is missing).
+    pub(crate) fn dialect(&self) -> crate::core::schema::Dialect {
+        use crate::core::schema::Dialect;
+        match self.config.database_url() {
+            Ok(u) if u.sqlite_path().is_some() => Dialect::Sqlite,
+            Ok(u) if u.is_mysql() => Dialect::MySql,
+            _ => Dialect::Postgres,
         }
     }
 
@@ -149,6 +160,18 @@ impl<'a, 'io> App<'a, 'io> {
                 })?;
             return Ok(AnyBackend::Sqlite(db));
         }
+        if url.is_mysql() {
+            if self.config.lock == crate::config::LockMode::Table {
+                return Err(UsageError::LeaseOnMySql.into());
+            }
+            return crate::backend::mysql::MySql::connect(
+                &url.mysql_url(),
+                &connect_options(&self.config, timeout, Session::Run),
+            )
+            .await
+            .map(AnyBackend::MySql)
+            .map_err(failed);
+        }
         Postgres::connect(
             &url.postgres_url(),
             &connect_options(&self.config, timeout, Session::Run),
@@ -163,19 +186,16 @@ impl<'a, 'io> App<'a, 'io> {
     pub(crate) fn heartbeat(&self) -> Option<tokio::task::JoinHandle<()>> {
         let lease = self.engine_options(false).lease?;
         let url = self.config.database_url().ok()?;
-        if url.sqlite_path().is_some() {
+        if url.sqlite_path().is_some() || url.is_mysql() {
             return None;
         }
         let opts = connect_options(&self.config, CONNECT_TIMEOUT, Session::Plain);
         Some(lease.keep_alive(url.postgres_url(), opts, self.tables()))
     }
 
-    /// The dialect of `--sql` output: SQLite's when the configured URL is a SQLite one.
+    /// The dialect of `--sql` output: SQLite's or MySQL's when the configured URL is one.
     pub(crate) fn offline_dialect(&self) -> crate::core::schema::Dialect {
-        match self.config.database_url() {
-            Ok(u) if u.sqlite_path().is_some() => crate::core::schema::Dialect::Sqlite,
-            _ => crate::core::schema::Dialect::Postgres,
-        }
+        self.dialect()
     }
 
     pub(crate) fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {

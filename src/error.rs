@@ -190,6 +190,8 @@ pub enum UsageError {
     // ---- databases ----
     #[error("version_table_schema = {schema:?} is not supported on SQLite: a SQLite database has no schemas; remove it")]
     SchemaOnSqlite { schema: String },
+    #[error("lock = \"table\" (a lease row) is for PostgreSQL behind a transaction pooler; on MySQL and MariaDB dapp always takes a named lock (GET_LOCK), which holds for the session: remove the setting")]
+    LeaseOnMySql,
     #[error(transparent)]
     SqliteFile(OpenError),
     #[error("--all found no targets: the tenant schema pattern or query matched no schema")]

@@ -3,6 +3,7 @@
 //! The engine (`engine/`) owns the policy — when to lock, what to re-read, what to do on
 //! failure; a backend only carries out primitives, each in as few round trips as it can.
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 pub mod tls;
@@ -71,15 +72,25 @@ impl BackendError {
         }
     }
 
-    /// SQLSTATE 55P03: lock_timeout expired.
+    /// The MySQL error number, for an error from MySQL or MariaDB.
+    pub fn mysql_error(&self) -> Option<u16> {
+        let rest = self.code.as_deref()?.strip_prefix("MySQL ")?;
+        rest.split('/').next()?.parse().ok()
+    }
+
+    /// SQLSTATE 55P03: lock_timeout expired; MySQL 1205: lock wait timeout exceeded.
     pub fn is_lock_timeout(&self) -> bool {
-        self.code.as_deref() == Some("55P03")
+        self.code.as_deref() == Some("55P03") || self.mysql_error() == Some(1205)
     }
 
     /// A failed connection attempt that waiting may cure: the server is unreachable, starting
     /// up or shutting down (57P03), or out of connection slots (53300). Wrong credentials or a
     /// missing database are not: waiting cannot fix them.
     pub fn is_transient_connect(&self) -> bool {
+        // MySQL: too many connections (1040), shutting down (1053), server gone (2006, 2013).
+        if let Some(n) = self.mysql_error() {
+            return matches!(n, 1040 | 1053 | 2006 | 2013);
+        }
         match self.code.as_deref() {
             Some(c) => matches!(c, "57P03" | "53300" | "57P01" | "57P02") || c.starts_with("08"),
             None => self.connection_lost,
@@ -88,6 +99,10 @@ impl BackendError {
 
     /// SQLSTATE 42P01 (undefined table) or 3F000 (undefined schema); SQLite's `no such table`.
     pub fn is_missing_table(&self) -> bool {
+        // MySQL: no such table (1146), no such database (1049).
+        if let Some(n) = self.mysql_error() {
+            return matches!(n, 1146 | 1049);
+        }
         match self.code.as_deref() {
             Some("42P01") | Some("3F000") => true,
             Some(c) if !c.starts_with("SQLITE") => false,
@@ -101,6 +116,10 @@ impl fmt::Display for BackendError {
         f.write_str(&self.message)?;
         match &self.code {
             Some(c) if c.starts_with("SQLITE") => write!(f, " ({c})")?,
+            Some(c) if c.starts_with("MySQL ") => {
+                let (n, state) = c["MySQL ".len()..].split_once('/').unwrap_or((c, ""));
+                write!(f, " (MySQL error {n}, SQLSTATE {state})")?
+            }
             Some(c) => write!(f, " (SQLSTATE {c})")?,
             None => {}
         }
@@ -155,16 +174,18 @@ pub trait Backend {
     fn dialect(&self) -> Dialect;
 }
 
-/// A connection to either database; the engine sees only [`Backend`].
+/// A connection to any of the databases; the engine sees only [`Backend`].
 pub enum AnyBackend {
     Postgres(postgres::Postgres),
     Sqlite(sqlite::Sqlite),
+    MySql(mysql::MySql),
 }
 
 /// Stops the statement a connection is running, from elsewhere (a signal handler).
 pub enum Canceller {
     Postgres(tokio_postgres::CancelToken),
     Sqlite(rusqlite::InterruptHandle),
+    MySql(mysql::Canceller),
 }
 
 impl Canceller {
@@ -174,6 +195,7 @@ impl Canceller {
                 let _ = t.cancel_query(tokio_postgres::NoTls).await;
             }
             Canceller::Sqlite(h) => h.interrupt(),
+            Canceller::MySql(c) => c.cancel().await,
         }
     }
 }
@@ -184,6 +206,7 @@ impl AnyBackend {
         match self {
             AnyBackend::Postgres(p) => p.round_trips(),
             AnyBackend::Sqlite(s) => s.round_trips(),
+            AnyBackend::MySql(m) => m.round_trips(),
         }
     }
 
@@ -191,6 +214,7 @@ impl AnyBackend {
         match self {
             AnyBackend::Postgres(p) => Canceller::Postgres(p.cancel_token()),
             AnyBackend::Sqlite(s) => Canceller::Sqlite(s.interrupt_handle()),
+            AnyBackend::MySql(m) => Canceller::MySql(m.canceller()),
         }
     }
 }
@@ -200,6 +224,7 @@ macro_rules! delegate {
         match $self {
             AnyBackend::Postgres($b) => $e,
             AnyBackend::Sqlite($b) => $e,
+            AnyBackend::MySql($b) => $e,
         }
     };
 }

@@ -454,6 +454,7 @@ mod tests {
             schema: None,
             version: "alembic_version".into(),
             history: "alembic_version_history".into(),
+            quote: Default::default(),
         };
         assert_eq!(block_on(db.read_versions(&t)).expect("read"), None);
         assert!(block_on(db.read_history(&t)).expect("read").is_empty());

@@ -175,16 +175,17 @@ impl App<'_, '_> {
     /// schema first on the `search_path`, as `--all` does. A tenant query cannot run offline:
     /// then a warning says what to add.
     pub(super) fn offline_search_path(&mut self) -> String {
+        let dialect = self.dialect();
+        if !dialect.transactional_ddl() {
+            self.log("WARNING [dapp] MySQL/MariaDB commits each DDL statement implicitly: this script has no transaction to wrap it in (as Alembic's has none), so a statement that fails leaves every statement before it applied");
+        }
         match crate::engine::fleet::tenant_search_path(&self.config) {
-            (Some(schema), _) => format!(
-                "SET search_path TO {}, public;\n\n",
-                crate::core::schema::quote_ident(&schema)
-            ),
+            (Some(schema), _) => format!("{};\n\n", dialect.search_path_sql(&schema)),
             (None, Some(_)) => {
                 let schema = self.config.version_table_schema.clone().unwrap_or_default();
                 self.log(&format!(
-                    "WARNING [dapp] --sql does not run tenant_schemas_query: if {schema} is a tenant schema, run `SET search_path TO {}, public;` before this script",
-                    crate::core::schema::quote_ident(&schema)
+                    "WARNING [dapp] --sql does not run tenant_schemas_query: if {schema} is a tenant schema, run `{};` before this script",
+                    dialect.search_path_sql(&schema)
                 ));
                 String::new()
             }

@@ -16,7 +16,7 @@ pub enum UrlError {
     Empty,
     #[error("the database URL has no scheme; it must look like postgres://user:password@host:5432/dbname")]
     NoScheme,
-    #[error("unsupported database URL scheme `{scheme}`: use postgres://, postgresql://, postgresql+psycopg2:// or sqlite:///path")]
+    #[error("unsupported database URL scheme `{scheme}`: use postgres://, postgresql://, postgresql+psycopg2://, mysql://, mysql+pymysql://, mariadb:// or sqlite:///path")]
     UnsupportedScheme { scheme: String },
     #[error("the database URL has {}: the driver ends the user name and password at the first `@`, so it would be misread. Only the `@` before the host may be written as is: percent-encode any other `@` as %40 (and a `?` in the password as %3F): a password p@ss is written p%40ss", if *ats > 1 { format!("{ats} `@`") } else { "an `@` after a `?`".to_owned() })]
     UnencodedAt { ats: usize },
@@ -69,6 +69,8 @@ const SSLMODES: &str = "disable, allow, prefer, require, verify-ca, verify-full"
 pub enum Kind {
     Postgres,
     Sqlite,
+    /// MySQL or MariaDB (`mysql://`, `mysql+DRIVER://`, `mariadb://`).
+    MySql,
 }
 
 /// A parsed database URL. `Display` and `Debug` show it with the password replaced by `***`.
@@ -121,7 +123,39 @@ impl DatabaseUrl {
                     path: Some(path),
                 })
             }
+            "mysql" | "mariadb" => {
+                let url = DatabaseUrl {
+                    kind: Kind::MySql,
+                    raw: s.to_owned(),
+                    rest,
+                    path: None,
+                };
+                check_mysql(&url.mysql_url())?;
+                Ok(url)
+            }
             _ => Err(UrlError::UnsupportedScheme { scheme }),
+        }
+    }
+
+    /// True for a MySQL or MariaDB URL.
+    pub fn is_mysql(&self) -> bool {
+        self.kind == Kind::MySql
+    }
+
+    /// The URL as the MySQL driver reads it: scheme `mysql://`, and without SQLAlchemy's
+    /// `charset` parameter (dapp's sessions always use utf8mb4). Contains the password: never
+    /// print it.
+    pub fn mysql_url(&self) -> String {
+        let rest = &self.raw[self.rest..];
+        let (before, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.is_empty() && p.split('=').next() != Some("charset"))
+            .collect();
+        if kept.is_empty() {
+            format!("mysql://{before}")
+        } else {
+            format!("mysql://{before}?{}", kept.join("&"))
         }
     }
 
@@ -265,6 +299,17 @@ fn check_postgres(rest: &str) -> Result<(), UrlError> {
             UrlError::Invalid {
                 reason: redact(&format!("{e}{detail}")),
             }
+        })
+}
+
+/// Checks a MySQL URL (in the driver's form, [`DatabaseUrl::mysql_url`]) as the driver will
+/// read it, so a mistake is named before any connection is tried. SQLAlchemy's `charset` must
+/// be a UTF-8 one: dapp always talks utf8mb4.
+fn check_mysql(url: &str) -> Result<(), UrlError> {
+    mysql_async::Opts::from_url(url)
+        .map(|_| ())
+        .map_err(|e| UrlError::Invalid {
+            reason: redact(&e.to_string()),
         })
 }
 
@@ -510,10 +555,55 @@ mod tests {
     fn refuses_other_forms() {
         assert_eq!(DatabaseUrl::parse("  "), Err(UrlError::Empty));
         assert!(matches!(
-            DatabaseUrl::parse("mysql://u:p@h/db"),
+            DatabaseUrl::parse("oracle://u:p@h/db"),
             Err(UrlError::UnsupportedScheme { .. })
         ));
         let e = DatabaseUrl::parse("u:secret@h/db").unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn mysql_forms() {
+        for (given, driver) in [
+            (
+                "mysql://root@127.0.0.1:3306/app",
+                "mysql://root@127.0.0.1:3306/app",
+            ),
+            ("mysql+pymysql://u:p@db/app", "mysql://u:p@db/app"),
+            ("mysql+mysqldb://u:p@db:3307/app", "mysql://u:p@db:3307/app"),
+            ("mariadb://u@db/app", "mysql://u@db/app"),
+            ("MySQL+PyMySQL://u@db/app", "mysql://u@db/app"),
+            (
+                "mysql+pymysql://u:p@db/app?charset=utf8mb4",
+                "mysql://u:p@db/app",
+            ),
+            (
+                "mysql://u@db/app?charset=utf8mb4&require_ssl=true",
+                "mysql://u@db/app?require_ssl=true",
+            ),
+        ] {
+            let u = DatabaseUrl::parse(given).unwrap();
+            assert_eq!(u.kind(), Kind::MySql, "{given}");
+            assert!(u.is_mysql());
+            assert_eq!(u.mysql_url(), driver, "{given}");
+            assert_eq!(u.database_name(), "app", "{given}");
+        }
+    }
+
+    #[test]
+    fn mysql_urls_are_shown_without_their_password() {
+        let u = DatabaseUrl::parse("mysql+pymysql://app:s3cret@db:3306/app").unwrap();
+        assert_eq!(u.redacted(), "mysql+pymysql://app:***@db:3306/app");
+        assert!(!format!("{u:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn mysql_urls_the_driver_would_refuse_are_refused_before_connecting() {
+        let e = DatabaseUrl::parse("mysql://u:secret@db:99999/app").unwrap_err();
+        assert!(matches!(e, UrlError::Invalid { .. }), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+        let e = DatabaseUrl::parse("mysql://u:secret@db/app?no_such_thing=1").unwrap_err();
+        assert!(e.to_string().contains("no_such_thing"), "{e}");
         assert!(!e.to_string().contains("secret"), "{e}");
     }
 }

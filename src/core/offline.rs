@@ -83,6 +83,7 @@ mod tests {
             schema: None,
             version: "alembic_version".into(),
             history: "alembic_version_history".into(),
+            quote: Default::default(),
         }
     }
 
@@ -137,6 +138,7 @@ UPDATE alembic_version SET version_num='a2' WHERE alembic_version.version_num = 
             schema: Some("My Schema".into()),
             version: "MyVersions".into(),
             history: "h".into(),
+            quote: Default::default(),
         };
         assert_eq!(
             schema::display_table(&t, &t.version),

@@ -118,6 +118,159 @@ pub fn split(sql: &str) -> Vec<Statement> {
     out
 }
 
+/// The statements of a revision in `dialect`: MySQL's rules ([`split_mysql`]) or PostgreSQL's
+/// ([`split`]).
+pub fn split_for(dialect: crate::core::schema::Dialect, sql: &str) -> Vec<Statement> {
+    match dialect {
+        crate::core::schema::Dialect::MySql => split_mysql(sql),
+        _ => split(sql),
+    }
+}
+
+/// Splits SQL as the `mysql` client does: on top-level semicolons (or the delimiter a
+/// `DELIMITER xx` line sets, for procedure and trigger bodies; the line itself is not sent),
+/// knowing `'…'` and `"…"` strings with backslash escapes, `` `…` `` identifiers, `#` and
+/// `-- ` comments (a `--` must be followed by a space) and `/* … */`. Statements that are only
+/// whitespace and comments are dropped.
+pub fn split_mysql(sql: &str) -> Vec<Statement> {
+    let chars: Vec<char> = sql.chars().collect();
+    let n = chars.len();
+    let mut out = Vec::new();
+    let mut delim: Vec<char> = vec![';'];
+    let mut start = 0;
+    let mut i = 0;
+    // Only whitespace and comments since `start`: a DELIMITER line may begin here.
+    let mut fresh = true;
+    let line_comment = |i: usize| {
+        chars[i] == '#'
+            || (chars[i] == '-'
+                && chars.get(i + 1) == Some(&'-')
+                && chars
+                    .get(i + 2)
+                    .is_none_or(|c| c.is_whitespace() || c.is_control()))
+    };
+    while i < n {
+        let c = chars[i];
+        if fresh
+            && (i == 0
+                || chars[i - 1] == '\n'
+                || chars[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|c| **c != '\n')
+                    .all(|c| c.is_whitespace()))
+        {
+            let line_end = chars[i..]
+                .iter()
+                .position(|c| *c == '\n')
+                .map_or(n, |p| i + p);
+            let line: String = chars[i..line_end].iter().collect();
+            let mut words = line.split_whitespace();
+            if words
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("DELIMITER"))
+            {
+                if let Some(d) = words.next() {
+                    delim = d.chars().collect();
+                    i = line_end;
+                    start = line_end;
+                    continue;
+                }
+            }
+        }
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if line_comment(i) {
+            while i < n && chars[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && chars.get(i + 1) == Some(&'*') {
+            i += 2;
+            while i < n && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                i += 1;
+            }
+            i = (i + 2).min(n);
+            continue;
+        }
+        if chars[i..].starts_with(&delim) {
+            push_mysql(&mut out, &chars, start, i);
+            i += delim.len();
+            start = i;
+            fresh = true;
+            continue;
+        }
+        fresh = false;
+        match c {
+            '\'' | '"' | '`' => {
+                i += 1;
+                while i < n {
+                    if chars[i] == '\\' && c != '`' {
+                        i += 2;
+                        continue;
+                    }
+                    if chars[i] == c {
+                        if chars.get(i + 1) == Some(&c) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    push_mysql(&mut out, &chars, start, n);
+    out
+}
+
+fn push_mysql(out: &mut Vec<Statement>, chars: &[char], start: usize, end: usize) {
+    let text: String = chars[start.min(end)..end].iter().collect();
+    let blank = split_mysql_blank(&text);
+    if !blank {
+        out.push(Statement {
+            sql: text,
+            offset: start,
+        });
+    }
+}
+
+/// True when MySQL text holds only whitespace and comments (`#`, `-- `, `/* */`).
+fn split_mysql_blank(text: &str) -> bool {
+    let mut rest = text.trim_start();
+    loop {
+        if rest.is_empty() {
+            return true;
+        }
+        if rest.starts_with('#')
+            || rest.starts_with("-- ")
+            || rest == "--"
+            || rest.starts_with("--\n")
+            || rest.starts_with("--\t")
+        {
+            rest = rest
+                .split_once('\n')
+                .map(|(_, b)| b)
+                .unwrap_or("")
+                .trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r
+                .split_once("*/")
+                .map(|(_, b)| b)
+                .unwrap_or("")
+                .trim_start();
+        } else {
+            return false;
+        }
+    }
+}
+
 fn push(out: &mut Vec<Statement>, chars: &[char], start: usize, end: usize) {
     let text: String = chars[start.min(end)..end].iter().collect();
     if is_blank(&text) {
@@ -459,6 +612,46 @@ mod tests {
         assert_eq!(
             control("CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; COMMIT;").as_deref(),
             Some("COMMIT")
+        );
+    }
+
+    #[test]
+    fn mysql_statements_split_as_the_mysql_client_splits_them() {
+        let sql = "CREATE TABLE a (s varchar(9) DEFAULT 'x;\\'y');\n# a; comment\nINSERT INTO a VALUES (\"q;\"), (`b;`);\n-- c; d\nSELECT 5--3;\n/* e; */ SELECT 1";
+        let got: Vec<String> = split_mysql(sql)
+            .into_iter()
+            .map(|s| s.sql.trim().to_owned())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "CREATE TABLE a (s varchar(9) DEFAULT 'x;\\'y')",
+                "# a; comment\nINSERT INTO a VALUES (\"q;\"), (`b;`)",
+                "-- c; d\nSELECT 5--3",
+                "/* e; */ SELECT 1",
+            ]
+        );
+        let st = &split_mysql(sql)[1];
+        assert_eq!(
+            sql.chars().skip(st.offset).take(8).collect::<String>(),
+            "\n# a; co"
+        );
+    }
+
+    #[test]
+    fn mysql_delimiter_lines_set_the_delimiter_and_are_not_sent() {
+        let sql = "CREATE TABLE t (n int);\nDELIMITER //\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.n = 1; END//\nDELIMITER ;\nINSERT INTO t VALUES (2);\n-- only a comment;";
+        let got: Vec<String> = split_mysql(sql)
+            .into_iter()
+            .map(|s| s.sql.trim().to_owned())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "CREATE TABLE t (n int)",
+                "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.n = 1; END",
+                "INSERT INTO t VALUES (2)",
+            ]
         );
     }
 }

@@ -23,6 +23,7 @@ fn tables() -> Tables {
         schema: None,
         version: "alembic_version".into(),
         history: "dapp_history".into(),
+        quote: Default::default(),
     }
 }
 

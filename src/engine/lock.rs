@@ -307,6 +307,7 @@ mod tests {
             schema: Some("app".into()),
             version: "alembic_version".into(),
             history: "h".into(),
+            quote: Default::default(),
         }
     }
 

@@ -22,7 +22,7 @@ use crate::core::graph::RevisionGraph;
 use crate::core::plan::{Direction, Plan, PlanError, RowOp, Step, StepKind};
 use crate::core::revision::{self, SqlSection};
 use crate::core::schema::{
-    self, last_run, quote_ident, Dialect, HistoryEntry, HistoryRow, Tables, Timing, FAILURE_MARK,
+    self, last_run, Dialect, HistoryEntry, HistoryRow, Tables, Timing, FAILURE_MARK,
 };
 use crate::core::statements;
 
@@ -204,6 +204,9 @@ pub enum Event<'a> {
     CommitBeforeNonTransactional {
         revision: &'a str,
     },
+    /// The server commits each DDL statement by itself (MySQL): the revisions of this run go
+    /// statement by statement, outside any transaction. Sent once per run, before the steps.
+    NoTransactionalDdl,
 }
 
 /// The result of a run.
@@ -632,11 +635,8 @@ impl<'g, B: Backend> Engine<'g, B> {
     ) -> Result<RunReport, EngineError> {
         let t = self.opts.tables.clone();
         if let Some(schema) = self.search_path().await? {
-            self.exec(
-                &format!("SET search_path TO {}, public", quote_ident(&schema)),
-                "setting the search_path",
-            )
-            .await?;
+            let sql = self.backend.dialect().search_path_sql(&schema);
+            self.exec(&sql, "setting the search_path").await?;
         }
         let exists = self.tables_exist().await?;
         let rows = if exists.0 {
@@ -652,13 +652,14 @@ impl<'g, B: Backend> Engine<'g, B> {
         on(Event::Planned {
             steps: plan.steps.len(),
         });
+        let dialect = self.backend.dialect();
+        if !dialect.transactional_ddl() && plan.steps.iter().any(|s| s.revision().is_some()) {
+            on(Event::NoTransactionalDdl);
+        }
         let mut ddl = String::new();
         if !exists.0 || !exists.1 {
             if let (Some(s), false) = (&t.schema, exists.0) {
-                ddl.push_str(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {};\n",
-                    quote_ident(s)
-                ));
+                ddl.push_str(&format!("CREATE SCHEMA IF NOT EXISTS {};\n", t.ident(s)));
             }
             if !exists.0 {
                 ddl.push_str(&schema::version_table_ddl(&t));
@@ -688,7 +689,9 @@ impl<'g, B: Backend> Engine<'g, B> {
         for (n, step) in plan.steps.iter().enumerate() {
             let line = &labels[n];
             let rev = step.revision().map(|r| &self.graph.node(r).rev);
-            let transactional = rev.is_none_or(|r| r.transactional);
+            // Where DDL commits by itself (MySQL), every revision runs as a
+            // `Transactional: false` one does: statement by statement, tracked.
+            let transactional = rev.is_none_or(|r| r.transactional && dialect.transactional_ddl());
             if !transactional && st.in_tx {
                 on(Event::CommitBeforeNonTransactional {
                     revision: rev.map(|r| r.id.as_str()).unwrap_or(""),
@@ -976,7 +979,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         let ddl = &mut st.ddl;
         let rows = &mut st.rows;
         let (section, body) = self.step_sql(step);
-        let statements = statements::split(&body);
+        let statements = statements::split_for(self.backend.dialect(), &body);
         let total = statements.len();
         for (n, st) in statements.into_iter().enumerate() {
             if let Err(e) = self.backend.batch(&st.sql).await {
@@ -1087,7 +1090,11 @@ impl<'g, B: Backend> Engine<'g, B> {
             }
             (Some(s), None) if statement.is_some() => {
                 let st = statement
-                    .and_then(|i| statements::split(&s.sql).into_iter().nth(i))
+                    .and_then(|i| {
+                        statements::split_for(self.backend.dialect(), &s.sql)
+                            .into_iter()
+                            .nth(i)
+                    })
                     .map(|st| st.offset + statements::lead(&st.sql) + 1)
                     .unwrap_or(1);
                 let (line, col) = s.file_position(st);

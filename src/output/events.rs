@@ -224,6 +224,11 @@ pub fn event_line(ev: &Event<'_>) -> Option<RunLine> {
                 ..Fields::default()
             },
         ),
+        Event::NoTransactionalDdl => RunLine::dapp(
+            Level::Info,
+            "MySQL/MariaDB commits each DDL statement implicitly: revisions run statement by statement, outside a transaction; a revision that fails part-way is recorded with how far it got (`dapp db resolve` settles it)".into(),
+            Fields::default(),
+        ),
         Event::CommitBeforeNonTransactional { revision } => RunLine::dapp(
             Level::Info,
             format!("Committing the steps so far: revision {revision} runs outside a transaction"),

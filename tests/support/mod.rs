@@ -49,6 +49,7 @@ pub fn default_lock_key() -> i64 {
         schema: None,
         version: "alembic_version".into(),
         history: "alembic_version_history".into(),
+        quote: Default::default(),
     }
     .lock_key()
 }
