@@ -177,7 +177,7 @@ fn unencoded_at_in_the_password_is_refused_with_a_hint_to_percent_encode() {
 
 #[test]
 fn settings_from_the_environment_are_not_blamed_on_flags() {
-    let r = current_with_env_url("mysql://u@h/db");
+    let r = current_with_env_url("oracle://u@h/db");
     r.code(2).stderr_has("environment variable DATABASE_URL");
     assert!(!r.stderr.contains("--database-url"), "{}", r.stderr);
     let p = crate::support::Project::new();

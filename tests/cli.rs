@@ -130,12 +130,12 @@ fn sqlalchemy_database_uri_is_read_when_database_url_is_unset() {
     // DATABASE_URL comes first; the message names the variable the URL came from.
     let mut c = p.cmd(&["db", "current"]);
     c.env("SQLALCHEMY_DATABASE_URI", db.sqlalchemy_url());
-    c.env("DATABASE_URL", "mysql://u@h/db");
+    c.env("DATABASE_URL", "oracle://u@h/db");
     crate::support::Run::from(c.output().unwrap())
         .code(2)
         .stderr_has("environment variable DATABASE_URL");
     let mut c = p.cmd(&["db", "current"]);
-    c.env("SQLALCHEMY_DATABASE_URI", "mysql://u@h/db");
+    c.env("SQLALCHEMY_DATABASE_URI", "oracle://u@h/db");
     crate::support::Run::from(c.output().unwrap())
         .code(2)
         .stderr_has("environment variable SQLALCHEMY_DATABASE_URI");

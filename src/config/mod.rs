@@ -664,7 +664,7 @@ mod tests {
         let e = res(
             "",
             &Overrides::default(),
-            &[("SQLALCHEMY_DATABASE_URI", "mysql://h/x")],
+            &[("SQLALCHEMY_DATABASE_URI", "oracle://h/x")],
         )
         .unwrap()
         .database_url()

@@ -25,7 +25,12 @@ pub fn render(
     let per_migration = per_migration && transactions;
     let mut out = String::new();
     let mut emit = |s: &str| {
-        out.push_str(s.trim_end());
+        // A step to or from base ends in `-> ` (with its space), as Alembic prints it.
+        if s.starts_with("-- Running ") {
+            out.push_str(s);
+        } else {
+            out.push_str(s.trim_end());
+        }
         out.push_str("\n\n");
     };
     let create = schema::offline_version_table_ddl(t);
@@ -120,6 +125,37 @@ UPDATE alembic_version SET version_num='a2' WHERE alembic_version.version_num = 
         // Per-migration transactions do not apply either.
         let sql = render(&g, &plan, &tables(), true, true, Dialect::Sqlite);
         assert!(!sql.contains("BEGIN;") && !sql.contains("COMMIT;"));
+    }
+
+    #[test]
+    fn mysql_matches_alembic_bytes() {
+        // `alembic upgrade head --sql` / `downgrade a2:base --sql` with a mysql+pymysql:// URL
+        // (Alembic 1.20): no transaction lines (DDL commits by itself), no RETURNING.
+        let g = chain(&["a1", "a2"]);
+        let plan = crate::core::plan::upgrade(&g, &[], &"head".parse().unwrap()).unwrap();
+        let t = Tables {
+            quote: schema::Quote::Backtick,
+            ..tables()
+        };
+        let sql = render(&g, &plan, &t, true, true, Dialect::MySql);
+        assert_eq!(
+            sql,
+            "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n\
+-- Running upgrade  -> a1\n\nCREATE TABLE t_a1 (id integer);\n\n\
+INSERT INTO alembic_version (version_num) VALUES ('a1');\n\n\
+-- Running upgrade a1 -> a2\n\nCREATE TABLE t_a2 (id integer);\n\n\
+UPDATE alembic_version SET version_num='a2' WHERE alembic_version.version_num = 'a1';\n\n"
+        );
+        let current = vec![g.index_of("a2").unwrap()];
+        let plan = crate::core::plan::downgrade(&g, &current, &"base".parse().unwrap()).unwrap();
+        let sql = render(&g, &plan, &t, false, false, Dialect::MySql);
+        assert!(sql.contains("-- Running downgrade a1 -> \n\n"), "{sql}");
+        assert!(sql.ends_with("DELETE FROM alembic_version WHERE alembic_version.version_num = 'a1';\n\n"));
+        let t = Tables {
+            schema: Some("My Db".into()),
+            ..t
+        };
+        assert_eq!(schema::display_table(&t, &t.version), "`My Db`.alembic_version");
     }
 
     #[test]
