@@ -98,6 +98,7 @@ impl Error {
                 FleetError::Config(_)
                 | FleetError::Url(_)
                 | FleetError::Sqlite { .. }
+                | FleetError::LeaseOnMySql { .. }
                 | FleetError::TenantSchemaRefused { .. } => EXIT_USAGE,
             },
             Error::Findings(_)

@@ -150,12 +150,17 @@ UPDATE alembic_version SET version_num='a2' WHERE alembic_version.version_num = 
         let plan = crate::core::plan::downgrade(&g, &current, &"base".parse().unwrap()).unwrap();
         let sql = render(&g, &plan, &t, false, false, Dialect::MySql);
         assert!(sql.contains("-- Running downgrade a1 -> \n\n"), "{sql}");
-        assert!(sql.ends_with("DELETE FROM alembic_version WHERE alembic_version.version_num = 'a1';\n\n"));
+        assert!(sql.ends_with(
+            "DELETE FROM alembic_version WHERE alembic_version.version_num = 'a1';\n\n"
+        ));
         let t = Tables {
             schema: Some("My Db".into()),
             ..t
         };
-        assert_eq!(schema::display_table(&t, &t.version), "`My Db`.alembic_version");
+        assert_eq!(
+            schema::display_table(&t, &t.version),
+            "`My Db`.alembic_version"
+        );
     }
 
     #[test]

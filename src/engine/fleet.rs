@@ -14,13 +14,16 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
+use std::rc::Rc;
+
+use crate::backend::mysql::MySql;
 use crate::backend::postgres::{pool, ConnectOptions, Postgres};
-use crate::backend::Backend;
+use crate::backend::{AnyBackend, Backend, Canceller};
 use crate::config::{check_identifier, Config, TenantSchemas};
 use crate::core::database_url::DatabaseUrl;
 use crate::core::graph::RevisionGraph;
 use crate::core::plan::{Plan, PlanError};
-use crate::core::schema::{quote_literal, Tables};
+use crate::core::schema::{quote_literal, Dialect, Tables};
 use crate::engine::{Engine, EngineError, EngineOptions};
 
 /// Why the fleet could not be listed: bad settings (exit 2), or a database failure.
@@ -32,6 +35,8 @@ pub enum FleetError {
     Url(crate::core::database_url::UrlError),
     #[error("--all migrates PostgreSQL databases and their schemas; {url} is a SQLite file: run the command without --all for it")]
     Sqlite { url: String },
+    #[error("lock = \"table\" (a lease row) is for PostgreSQL; {url} is MySQL/MariaDB, where dapp always takes a named lock (GET_LOCK): remove the setting")]
+    LeaseOnMySql { url: String },
     #[error("tenant schema {schema:?} of {url} is refused: {why}")]
     TenantSchemaRefused {
         schema: String,
@@ -131,10 +136,16 @@ impl Action {
     }
 }
 
+/// A pool of sessions to one database of the fleet.
+enum Pool {
+    Postgres(deadpool_postgres::Pool),
+    MySql(mysql_async::Pool),
+}
+
 /// The databases of the fleet, with a pool each.
 pub struct Fleet {
     pub urls: Vec<DatabaseUrl>,
-    pools: Vec<deadpool_postgres::Pool>,
+    pools: Vec<Pool>,
     /// The SIGTERM or SIGINT that stopped the last `run`, if one did.
     interrupted: Cell<Option<crate::engine::interrupt::Signal>>,
 }
@@ -155,9 +166,20 @@ impl Fleet {
         if let Some(u) = urls.iter().find(|u| u.sqlite_path().is_some()) {
             return Err(FleetError::Sqlite { url: u.redacted() });
         }
+        if config.lock == crate::config::LockMode::Table {
+            if let Some(u) = urls.iter().find(|u| u.is_mysql()) {
+                return Err(FleetError::LeaseOnMySql { url: u.redacted() });
+            }
+        }
         let pools = urls
             .iter()
-            .map(|u| pool(&u.postgres_url(), opts, jobs))
+            .map(|u| {
+                if u.is_mysql() {
+                    crate::backend::mysql::pool(&u.mysql_url(), opts, jobs).map(Pool::MySql)
+                } else {
+                    pool(&u.postgres_url(), opts, jobs).map(Pool::Postgres)
+                }
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| {
                 FleetError::Engine(EngineError::Connect {
@@ -172,13 +194,23 @@ impl Fleet {
         })
     }
 
-    async fn session(&self, database: usize) -> Result<Postgres, EngineError> {
-        Postgres::from_pool(&self.pools[database])
-            .await
-            .map_err(|source| EngineError::Connect {
-                url: self.urls[database].redacted(),
-                source,
-            })
+    async fn session(&self, database: usize) -> Result<AnyBackend, EngineError> {
+        let session = match &self.pools[database] {
+            Pool::Postgres(p) => Postgres::from_pool(p).await.map(AnyBackend::Postgres),
+            Pool::MySql(p) => MySql::from_pool(p).await.map(AnyBackend::MySql),
+        };
+        session.map_err(|source| EngineError::Connect {
+            url: self.urls[database].redacted(),
+            source,
+        })
+    }
+
+    /// The SQL dialect of database `database`.
+    fn dialect(&self, database: usize) -> Dialect {
+        match self.pools[database] {
+            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::MySql(_) => Dialect::MySql,
+        }
     }
 
     /// Every target: each database, or each of its tenant schemas.
@@ -199,6 +231,11 @@ impl Fleet {
             };
             let mut pg = self.session(i).await?;
             let sql = match t {
+                // On MySQL a schema is a database: the tenants are the server's databases.
+                TenantSchemas::Pattern(p) if self.dialect(i) == Dialect::MySql => format!(
+                    "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE {} ORDER BY 1",
+                    quote_literal(p)
+                ),
                 TenantSchemas::Pattern(p) => format!(
                     "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE {} ORDER BY 1",
                     quote_literal(p)
@@ -253,7 +290,7 @@ impl Fleet {
         let stop = Cell::new(false);
         // Statements running now, by target: a signal cancels them on the server (as it does
         // for one database, see `interrupt`), so no session is left running and holding a lock.
-        let running: RefCell<BTreeMap<usize, tokio_postgres::CancelToken>> = RefCell::default();
+        let running: RefCell<BTreeMap<usize, Rc<Canceller>>> = RefCell::default();
         let mut done: BTreeMap<usize, MemberReport> = BTreeMap::new();
         let mut results = stream::iter(targets.iter().enumerate())
             .map(|(n, t)| {
@@ -294,7 +331,7 @@ impl Fleet {
             if self.interrupted.get().is_some() {
                 let tokens: Vec<_> = running.borrow().values().cloned().collect();
                 for t in tokens {
-                    let _ = t.cancel_query(tokio_postgres::NoTls).await;
+                    t.cancel().await;
                 }
             }
         }
@@ -339,7 +376,7 @@ impl Fleet {
         planner: &dyn Fn(&[usize]) -> Result<Plan, PlanError>,
         base: &EngineOptions,
         n: usize,
-        running: &RefCell<BTreeMap<usize, tokio_postgres::CancelToken>>,
+        running: &RefCell<BTreeMap<usize, Rc<Canceller>>>,
     ) -> MemberReport {
         let started = Instant::now();
         let mut out = self.outcome(t, Status::Failed, None);
@@ -369,13 +406,14 @@ impl Fleet {
         base: &EngineOptions,
         out: &mut MemberReport,
         n: usize,
-        running: &RefCell<BTreeMap<usize, tokio_postgres::CancelToken>>,
+        running: &RefCell<BTreeMap<usize, Rc<Canceller>>>,
     ) -> Result<(), EngineError> {
         let pg = self.session(t.database).await?;
-        running.borrow_mut().insert(n, pg.cancel_token());
+        running.borrow_mut().insert(n, Rc::new(pg.canceller()));
         let mut opts = base.clone();
         opts.tables = Tables {
             schema: t.schema.clone().or(base.tables.schema.clone()),
+            quote: self.dialect(t.database).quote(),
             ..base.tables.clone()
         };
         opts.search_path = t.schema.clone();
