@@ -59,8 +59,12 @@ impl<'a, 'io> App<'a, 'io> {
         format: Format,
         color: bool,
     ) -> Self {
+        let mut scripts = ScriptDir::new(&config.script_location);
+        if config.database_url().is_ok_and(|u| u.is_mysql()) {
+            scripts = scripts.without_transaction_check();
+        }
         App {
-            scripts: ScriptDir::new(&config.script_location),
+            scripts,
             config,
             io,
             env,

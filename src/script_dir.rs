@@ -74,6 +74,9 @@ pub struct ScriptDir {
     /// looking for strays costs no second pass over a big folder. Taken once: a later load lists
     /// again and sees files written since.
     listed: Arc<Mutex<Option<Listing>>>,
+    /// Whether a transactional revision's top-level transaction control is refused (not on
+    /// MySQL, where no revision runs inside a transaction).
+    pub transaction_check: bool,
 }
 
 /// One pass over `versions/`: the revision files, sorted, and the strays.
@@ -88,7 +91,15 @@ impl ScriptDir {
         ScriptDir {
             location: location.into(),
             listed: Arc::default(),
+            transaction_check: true,
         }
+    }
+
+    /// For a server where no revision runs inside a transaction (MySQL: every DDL commits):
+    /// `BEGIN`, `COMMIT` or a trigger's `END` at a revision's top level is not refused.
+    pub fn without_transaction_check(mut self) -> Self {
+        self.transaction_check = false;
+        self
     }
 
     /// `versions/` inside the folder.
@@ -108,7 +119,7 @@ impl ScriptDir {
             Some(l) => l,
             None => self.list()?,
         };
-        read_all(&listing.files)
+        read_all(&listing.files, self.transaction_check)
     }
 
     /// Lists `versions/` once: the `*.sql` files to read, and the files that look meant as
@@ -370,7 +381,7 @@ pub fn refuse_transaction_control(rev: &Revision) -> Result<(), ScriptError> {
 }
 
 /// Reads and parses files; on two cores, two threads halve the wall time for big folders.
-fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
+fn read_all(files: &[PathBuf], transaction_check: bool) -> Result<Vec<Revision>, ScriptError> {
     // One buffer per thread, reused for every file: no size probe (`statx`) and no fresh
     // allocation per file, which is a tenth of the time on a 10,000-file folder.
     let read_one = |buf: &mut Vec<u8>, path: &PathBuf| -> Result<Revision, ScriptError> {
@@ -404,7 +415,9 @@ fn read_all(files: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
             return Err(ScriptError::TooBig { path: path.clone() });
         }
         let rev = Revision::parse_bytes(path, &buf[..filled])?;
-        refuse_transaction_control(&rev)?;
+        if transaction_check {
+            refuse_transaction_control(&rev)?;
+        }
         Ok(rev)
     };
     let read_part = |part: &[PathBuf]| -> Result<Vec<Revision>, ScriptError> {

@@ -108,15 +108,52 @@ fn py_list(v: &[&str]) -> String {
     }
 }
 
+/// A plain chain of three revisions.
+pub const LINEAR: &[Spec] = &[
+    (
+        "a1",
+        &[],
+        &[],
+        None,
+        "CREATE TABLE lin_a (id integer PRIMARY KEY)",
+        "DROP TABLE lin_a",
+    ),
+    (
+        "a2",
+        &["a1"],
+        &[],
+        None,
+        "INSERT INTO lin_a VALUES (1)",
+        "DELETE FROM lin_a",
+    ),
+    (
+        "a3",
+        &["a2"],
+        &[],
+        None,
+        "CREATE TABLE lin_b (id integer)",
+        "DROP TABLE lin_b",
+    ),
+];
+
 /// A project holding both: `alembic.ini` + `alembic/` for Alembic, `migrations/` for dapp.
 pub fn both() -> Project {
+    project(GRAPH)
+}
+
+/// [`LINEAR`] written for both tools, as [`both`] writes [`GRAPH`].
+pub fn linear() -> Project {
+    project(LINEAR)
+}
+
+fn project(graph: &[Spec]) -> Project {
     let p = Project::new();
     p.write(
         "alembic.ini",
         "[alembic]\nscript_location = %(here)s/alembic\n",
     );
     p.write("alembic/env.py", ENV_PY);
-    for (id, parents, deps, label, up, down) in GRAPH {
+    for (id, parents, deps, label, up, down) in graph {
         let msg = format!("rev {id}");
         let body = |sql: &str| {
             if sql.is_empty() {
@@ -417,4 +454,66 @@ fn read_commands_print_what_alembic_prints() {
         assert_eq!(m, t, "dapp db {}", args.join(" "));
         assert!(!m.is_empty(), "dapp db {} printed nothing", args.join(" "));
     }
+}
+
+fn mysql_tables(db: &TestDb) -> Vec<String> {
+    db.col("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'compat%' ORDER BY 1")
+}
+
+/// The lines of `current`, sorted (several heads come in a Python set's order).
+fn current_lines(r: &Run) -> Vec<String> {
+    sorted(r.stdout.lines().map(str::to_owned).collect())
+}
+
+#[test]
+fn mariadb_dapp_reads_and_finishes_what_alembic_started() {
+    let p = both();
+    let db = TestDb::mysql("compat_my_finish");
+    alembic(&p, &db, &["upgrade", "3cc000000003"]).ok();
+    alembic(&p, &db, &["upgrade", "4dd000000004"]).ok();
+    assert_eq!(db.versions(), ["3cc000000003", "4dd000000004"]);
+    let mine = p.run(&db, &["db", "current"]);
+    mine.ok();
+    assert_eq!(
+        current_lines(&mine),
+        current_lines(&alembic(&p, &db, &["current"]))
+    );
+    p.run(&db, &["db", "upgrade"]).ok();
+    let reference = TestDb::mysql("compat_my_finish_ref");
+    alembic(&p, &reference, &["upgrade", "heads"]).ok();
+    assert_eq!(db.versions(), reference.versions());
+    assert_eq!(db.versions(), [HEAD]);
+    assert_eq!(mysql_tables(&db), mysql_tables(&reference));
+    alembic(&p, &db, &["current"])
+        .ok()
+        .stdout_has("7aa000000007 (head)");
+    p.run(&db, &["db", "check"]).ok();
+}
+
+#[test]
+fn mariadb_alembic_carries_on_after_dapp_both_ways() {
+    let p = both();
+    let db = TestDb::mysql("compat_my_carry");
+    p.run(&db, &["db", "upgrade", "5ee0"]).ok();
+    let reference = TestDb::mysql("compat_my_carry_ref");
+    alembic(&p, &reference, &["upgrade", "5ee0"]).ok();
+    assert_eq!(db.versions(), reference.versions());
+    assert_eq!(
+        current_lines(&alembic(&p, &db, &["current"])),
+        current_lines(&p.run(&db, &["db", "current"]))
+    );
+    alembic(&p, &db, &["upgrade", "heads"]).ok();
+    assert_eq!(db.versions(), [HEAD]);
+    p.run(&db, &["db", "downgrade", "4dd0"]).ok();
+    alembic(&p, &reference, &["upgrade", "heads"]).ok();
+    alembic(&p, &reference, &["downgrade", "4dd0"]).ok();
+    assert_eq!(db.versions(), reference.versions());
+    assert_eq!(mysql_tables(&db), mysql_tables(&reference));
+    alembic(&p, &db, &["downgrade", "1aa0"]).ok();
+    p.run(&db, &["db", "current"])
+        .ok()
+        .stdout_has("1aa000000001");
+    p.run(&db, &["db", "downgrade", "base"]).ok();
+    assert!(db.versions().is_empty());
+    assert!(mysql_tables(&db).is_empty());
 }

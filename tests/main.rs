@@ -14,6 +14,7 @@ mod graph;
 mod import_alembic;
 mod lease;
 mod migrate;
+mod mysql;
 mod offline_check;
 mod pyproject_config;
 mod python_package;

@@ -497,6 +497,7 @@ both_backends! {
     let db2 = match db.kind() {
         crate::support::Kind::Postgres => TestDb::new("rows_per_step"),
         crate::support::Kind::Sqlite => TestDb::sqlite("rows_per_step"),
+        crate::support::Kind::MySql => TestDb::mysql("rows_per_step"),
     };
     let mut c = p.cmd(&["db", "upgrade", "heads"]);
     c.env("DATABASE_URL", db2.sqlalchemy_url())

@@ -134,6 +134,7 @@ both_backends! {
             let fresh = match db.kind() {
                 Kind::Postgres => TestDb::new("tx_locate"),
                 Kind::Sqlite => TestDb::sqlite("tx_locate"),
+                Kind::MySql => TestDb::mysql("tx_locate"),
             };
             let mut c = p.cmd(&["db", "upgrade"]);
             c.env("DATABASE_URL", fresh.sqlalchemy_url())

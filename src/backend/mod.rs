@@ -170,6 +170,11 @@ pub trait Backend {
     /// Runs SQL text as one simple-protocol message and returns the affected-row count of
     /// each statement, in order. An error leaves an open transaction aborted.
     async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError>;
+    /// Runs one statement of a revision, as the engine split it (a revision running outside
+    /// a transaction), and sends it as it is: never split again.
+    async fn statement(&mut self, sql: &str) -> Result<(), BackendError> {
+        self.batch(sql).await.map(|_| ())
+    }
     /// The SQL dialect, for the few statements the engine writes itself.
     fn dialect(&self) -> Dialect;
 }
@@ -256,6 +261,9 @@ impl Backend for AnyBackend {
     }
     async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError> {
         delegate!(self, b => b.batch(sql).await)
+    }
+    async fn statement(&mut self, sql: &str) -> Result<(), BackendError> {
+        delegate!(self, b => b.statement(sql).await)
     }
     fn dialect(&self) -> Dialect {
         delegate!(self, b => b.dialect())

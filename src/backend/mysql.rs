@@ -139,10 +139,15 @@ impl MySql {
     /// Runs one statement: its rows as text and its affected-row count.
     async fn one(&mut self, sql: &str) -> Result<(Vec<Vec<Option<String>>>, u64), BackendError> {
         self.round_trips += 1;
-        let mut res = self.conn.query_iter(sql).await.map_err(convert)?;
-        let rows: Vec<mysql_async::Row> = res.collect().await.map_err(convert)?;
+        let located = |e: mysql_async::Error| {
+            let mut e = convert(e);
+            e.position = error_position(sql, &e.message);
+            e
+        };
+        let mut res = self.conn.query_iter(sql).await.map_err(located)?;
+        let rows: Vec<mysql_async::Row> = res.collect().await.map_err(located)?;
         let affected = res.affected_rows();
-        res.drop_result().await.map_err(convert)?;
+        res.drop_result().await.map_err(located)?;
         let rows = rows
             .iter()
             .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(text)).collect())
@@ -299,14 +304,19 @@ impl Backend for MySql {
         self.one(sql).await.map(|(rows, _)| rows)
     }
 
+    async fn statement(&mut self, sql: &str) -> Result<(), BackendError> {
+        // A trigger or procedure body holds `;`: sent whole, as the revision's splitter
+        // (which knows `DELIMITER`) cut it.
+        self.one(sql).await.map(|_| ())
+    }
+
     async fn batch(&mut self, sql: &str) -> Result<Vec<u64>, BackendError> {
         let mut counts = Vec::new();
         for st in statements::split_mysql(sql) {
             match self.one(&st.sql).await {
                 Ok((_, n)) => counts.push(n),
                 Err(mut e) => {
-                    let inner = error_position(&st.sql, &e.message)
-                        .unwrap_or(statements::lead(&st.sql) as u32 + 1);
+                    let inner = e.position.unwrap_or(statements::lead(&st.sql) as u32 + 1);
                     e.position = u32::try_from(st.offset).ok().map(|o| o + inner);
                     e.failed_statement = u32::try_from(counts.len()).ok();
                     return Err(e);

@@ -982,7 +982,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         let statements = statements::split_for(self.backend.dialect(), &body);
         let total = statements.len();
         for (n, st) in statements.into_iter().enumerate() {
-            if let Err(e) = self.backend.batch(&st.sql).await {
+            if let Err(e) = self.backend.statement(&st.sql).await {
                 let location = self.locate(
                     step,
                     section,

@@ -31,7 +31,45 @@ pub fn server_addr() -> String {
     }
 }
 
-fn with_db(url: &str, db: &str) -> String {
+/// The MySQL/MariaDB server the MySQL tests use: `DAPP_TEST_MYSQL_URL`, else the local default.
+pub fn mysql_server_url() -> String {
+    std::env::var("DAPP_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/".to_owned())
+}
+
+/// Runs SQL (several statements allowed) on a MySQL server and returns the rows of its first
+/// result set, every column as text (`NULL` for null).
+pub fn mysql_rows(url: &str, sql: &str) -> Vec<Vec<String>> {
+    use mysql_async::prelude::Queryable;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut c = mysql_async::Conn::from_url(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {url} (set DAPP_TEST_MYSQL_URL): {e}"));
+        let mut res = c.query_iter(sql).await.expect(sql);
+        let rows: Vec<mysql_async::Row> = res.collect().await.expect(sql);
+        res.drop_result().await.expect(sql);
+        let _ = c.disconnect().await;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| match r.as_ref(i) {
+                        Some(mysql_async::Value::Bytes(b)) => {
+                            String::from_utf8_lossy(b).into_owned()
+                        }
+                        Some(mysql_async::Value::NULL) | None => "NULL".to_owned(),
+                        Some(v) => v.as_sql(true),
+                    })
+                    .collect()
+            })
+            .collect()
+    })
+}
+
+pub fn with_db(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
         None => (url, String::new()),
@@ -63,6 +101,8 @@ pub struct TestDb {
     pub url: String,
     /// For a SQLite database: its folder (removed with it) and file.
     sqlite: Option<(tempfile::TempDir, PathBuf)>,
+    /// A MySQL/MariaDB database (on [`mysql_server_url`]).
+    mysql: bool,
 }
 
 /// Which database a test body runs against (see `both_backends!`).
@@ -70,6 +110,7 @@ pub struct TestDb {
 pub enum Kind {
     Postgres,
     Sqlite,
+    MySql,
 }
 
 /// Defines one test body as two tests, `NAME::postgres` and `NAME::sqlite`, each given a fresh
@@ -115,12 +156,39 @@ impl TestDb {
             name: test.to_owned(),
             url,
             sqlite: Some((dir, path)),
+            mysql: false,
+        }
+    }
+
+    /// A fresh database on the MySQL/MariaDB test server, dropped with the value.
+    pub fn mysql(test: &str) -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!(
+            "dapp_t_{}_{}_{}",
+            test.chars().take(30).collect::<String>(),
+            std::process::id(),
+            n
+        )
+        .to_lowercase();
+        let admin = mysql_server_url();
+        mysql_rows(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`"),
+        );
+        let url = with_db(&admin, &name);
+        TestDb {
+            name,
+            url,
+            sqlite: None,
+            mysql: true,
         }
     }
 
     pub fn kind(&self) -> Kind {
         if self.sqlite.is_some() {
             Kind::Sqlite
+        } else if self.mysql {
+            Kind::MySql
         } else {
             Kind::Postgres
         }
@@ -154,6 +222,7 @@ impl TestDb {
             name,
             url,
             sqlite: None,
+            mysql: false,
         }
     }
 
@@ -161,6 +230,7 @@ impl TestDb {
     pub fn sqlalchemy_url(&self) -> String {
         self.url
             .replacen("postgres://", "postgresql+psycopg2://", 1)
+            .replacen("mysql://", "mysql+pymysql://", 1)
     }
 
     /// The PostgreSQL client of a PostgreSQL test database.
@@ -170,6 +240,9 @@ impl TestDb {
 
     /// Rows of a query, every column as text.
     pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        if self.mysql {
+            return mysql_rows(&self.url, sql);
+        }
         if let Some(c) = self.lite() {
             let mut stmt = c.prepare(sql).expect(sql);
             let n = stmt.column_count();
@@ -228,10 +301,19 @@ impl TestDb {
                 "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name = '{name}'"
             ))[0] == "1";
         }
+        if self.mysql {
+            return self.col(&format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{name}'"
+            ))[0] == "1";
+        }
         self.col(&format!("SELECT to_regclass('{name}') IS NOT NULL"))[0] == "t"
     }
 
     pub fn exec(&self, sql: &str) {
+        if self.mysql {
+            mysql_rows(&self.url, sql);
+            return;
+        }
         if let Some(c) = self.lite() {
             c.execute_batch(sql).expect(sql);
             return;
@@ -243,6 +325,16 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if std::env::var_os("DAPP_TEST_KEEP_DB").is_some() || self.sqlite.is_some() {
+            return;
+        }
+        if self.mysql {
+            let name = self.name.clone();
+            let _ = std::panic::catch_unwind(|| {
+                mysql_rows(
+                    &mysql_server_url(),
+                    &format!("DROP DATABASE IF EXISTS `{name}`"),
+                )
+            });
             return;
         }
         if let Ok(mut c) = postgres::Client::connect(&server_url(), postgres::NoTls) {
