@@ -578,4 +578,76 @@ mod tests {
         let sql = history_insert(&tables(), &[v]);
         assert!(sql.starts_with("INSERT INTO \"app\".\"dapp_history\" (revision, direction,"));
     }
+
+    fn mysql_tables() -> Tables {
+        Tables {
+            quote: Quote::Backtick,
+            ..tables()
+        }
+    }
+
+    #[test]
+    fn mysql_names_are_backticked_and_alembics_table_kept() {
+        let t = mysql_tables();
+        assert_eq!(t.version_table(), "`app`.`alembic_version`");
+        assert_eq!(Quote::Backtick.ident("a`b"), "`a``b`");
+        assert_eq!(
+            version_table_ddl(&t),
+            "CREATE TABLE IF NOT EXISTS `app`.`alembic_version` (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT `alembic_version_pkc` PRIMARY KEY (version_num)\n);\n"
+        );
+        let ddl = Dialect::MySql.history_table_ddl(&t);
+        assert!(
+            ddl.contains("id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"),
+            "{ddl}"
+        );
+        assert!(ddl.contains("started_at DATETIME(6) NOT NULL"), "{ddl}");
+        assert!(!Dialect::MySql.transactional_ddl());
+        assert!(Dialect::Postgres.transactional_ddl() && Dialect::Sqlite.transactional_ddl());
+    }
+
+    #[test]
+    fn mysql_literals_with_a_backslash_go_as_hex() {
+        assert_eq!(Dialect::MySql.literal("it's"), "'it''s'");
+        assert_eq!(
+            Dialect::MySql.literal("a\\b"),
+            "CONVERT(X'615C62' USING utf8mb4)"
+        );
+        assert_eq!(Dialect::Postgres.literal("a\\b"), "'a\\b'");
+        let e = HistoryEntry {
+            revision: "a1",
+            direction: "upgrade",
+            checksum: None,
+            downgrade_sql: Some("DELETE FROM t WHERE s = '\\n'"),
+            down_revisions: None,
+            message: "m",
+            success: false,
+            timing: Timing::Client(Duration::from_millis(5)),
+        };
+        let v = history_values(Dialect::MySql, &e, "h");
+        assert!(v.contains("CONVERT(X'"), "{v}");
+        assert!(v.contains("(UTC_TIMESTAMP(6) - INTERVAL 5000 MICROSECOND), UTC_TIMESTAMP(6), 5.000, CURRENT_USER()"), "{v}");
+    }
+
+    #[test]
+    fn mysql_reads_existence_from_information_schema_and_enters_tenants_with_use() {
+        let sql = Dialect::MySql.tables_exist_sql(&mysql_tables());
+        assert!(
+            sql.contains("table_schema = 'app' AND table_name = 'alembic_version'"),
+            "{sql}"
+        );
+        let sql = Dialect::MySql.tables_exist_sql(&Tables {
+            schema: None,
+            ..mysql_tables()
+        });
+        assert!(sql.contains("table_schema = DATABASE()"), "{sql}");
+        assert_eq!(Dialect::MySql.search_path_sql("tenant_a"), "USE `tenant_a`");
+        assert_eq!(
+            Dialect::Postgres.search_path_sql("tenant_a"),
+            "SET search_path TO \"tenant_a\", public"
+        );
+        assert_eq!(
+            offline_version_row_sql(&mysql_tables(), &RowOp::Insert("a1".into()), Dialect::MySql),
+            "INSERT INTO app.alembic_version (version_num) VALUES ('a1');"
+        );
+    }
 }
