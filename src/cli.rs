@@ -119,7 +119,7 @@ pub struct GlobalOpts {
     #[arg(short = 'd', long = "directory", global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
 
-    /// Database URL: postgres://, postgresql://, postgresql+psycopg2:// or sqlite:///path.db
+    /// Database URL: postgres://, postgresql+psycopg2://, mysql://, mysql+pymysql://, mariadb:// or sqlite:///path.db
     ///
     /// [env: DATABASE_URL, else SQLALCHEMY_DATABASE_URI]
     // Read by the config layer, not by clap, so messages name the variable and not the flag.

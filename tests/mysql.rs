@@ -170,6 +170,13 @@ fn delimiter_lines_let_a_revision_create_a_trigger() {
 /// Holds the migration lock of `db` from another session until the returned sender is used.
 fn hold_lock(db: &TestDb) -> mpsc::Sender<()> {
     let name = dapp_migrate::backend::mysql::lock_name(&db.name, default_lock_key());
+    hold(db, &format!("SELECT GET_LOCK('{name}', 5)"))
+}
+
+/// Runs `sql` (whose first column must be 1) in another session of `db` and keeps that
+/// session open until the returned sender is used.
+fn hold(db: &TestDb, sql: &str) -> mpsc::Sender<()> {
+    let sql = sql.to_owned();
     let url = db.url.clone();
     let (ready_tx, ready_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -181,11 +188,11 @@ fn hold_lock(db: &TestDb) -> mpsc::Sender<()> {
             .expect("runtime");
         rt.block_on(async {
             let mut c = mysql_async::Conn::from_url(&url).await.expect("connect");
-            let got: Option<i64> = c
-                .query_first(format!("SELECT GET_LOCK('{name}', 5)"))
-                .await
-                .expect("GET_LOCK");
-            ready_tx.send(got == Some(1)).expect("tell");
+            let mut res = c.query_iter(sql.as_str()).await.expect("hold");
+            let rows: Vec<mysql_async::Row> = res.collect().await.expect("hold");
+            res.drop_result().await.expect("hold");
+            let first = rows.first().and_then(|r| r.get::<i64, _>(0));
+            ready_tx.send(first.is_none_or(|v| v == 1)).expect("tell");
             let _ = done_rx.recv();
             let _ = c.disconnect().await;
         });
@@ -221,6 +228,50 @@ fn the_named_lock_is_waited_for_and_its_holder_shown() {
         db.col(&format!(
             "SELECT CAST(IS_USED_LOCK('{name}') IS NULL AS CHAR)"
         )),
+        ["1"]
+    );
+}
+
+#[test]
+fn sigterm_kills_the_running_statement_and_records_how_far_the_revision_got() {
+    let db = TestDb::mysql("my_signal");
+    db.exec("CREATE TABLE t_busy (id int)");
+    let p = Project::new();
+    p.rev(
+        "a1",
+        &[],
+        "CREATE TABLE t_first (id int);\nINSERT INTO t_busy VALUES (1);",
+        Some("DROP TABLE t_first;"),
+    );
+    // Another session holds the table: dapp's INSERT waits on the server.
+    let unlock = hold(&db, "LOCK TABLES t_busy WRITE");
+    let child = p.spawn(&db, &["db", "upgrade"]);
+    db.wait_for(
+        "SELECT 1 FROM information_schema.processlist WHERE info LIKE 'INSERT INTO t_busy%' AND db = DATABASE()",
+    );
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let r = Run::from(child.wait_with_output().expect("wait"));
+    r.code(143);
+    // KILL QUERY ended the INSERT on the server; the first statement stayed and is recorded.
+    let busy = db.rows(
+        "SELECT 1 FROM information_schema.processlist WHERE info LIKE 'INSERT INTO t_busy%'",
+    );
+    assert!(busy.is_empty(), "the statement still runs on the server");
+    assert!(db.table_exists("t_first"));
+    let h = history(&db);
+    assert_eq!(h, [("a1".to_owned(), "upgrade".to_owned(), "0".to_owned())]);
+    unlock.send(()).expect("unlock");
+    p.run(&db, &["db", "upgrade"])
+        .code(1)
+        .stderr_has("dapp db resolve a1");
+    let name = dapp_migrate::backend::mysql::lock_name(&db.name, default_lock_key());
+    assert_eq!(
+        db.col(&format!("SELECT CAST(IS_USED_LOCK('{name}') IS NULL AS CHAR)")),
         ["1"]
     );
 }

@@ -81,7 +81,7 @@ macro_rules! keys {
 }
 
 keys! {
-    /// `postgres://…`, `postgresql+psycopg2://…` or `sqlite:///…`.
+    /// `postgres://…`, `postgresql+psycopg2://…`, `mysql+pymysql://…`, `mariadb://…` or `sqlite:///…`.
     database_url: env ["DATABASE_URL", "SQLALCHEMY_DATABASE_URI"], flag "--database-url" => database_url: String;
     /// The migrations folder; in the file or environment relative to the file's folder, as a
     /// flag relative to the working directory.

@@ -952,12 +952,12 @@ mod tests {
         let e = res("databases = [1]\n", &Overrides::default(), &[]).unwrap_err();
         assert!(e.to_string().contains("databases"), "{e}");
         let e = res(
-            "databases = [\"mysql://h/a\"]\n",
+            "databases = [\"oracle://h/a\"]\n",
             &Overrides::default(),
             &[],
         )
         .unwrap_err();
-        assert!(e.to_string().contains("mysql"), "{e}");
+        assert!(e.to_string().contains("oracle"), "{e}");
         let e = res(
             "tenant_schemas = \"t_%\"\ntenant_schemas_query = \"SELECT 1\"\n",
             &Overrides::default(),
