@@ -258,9 +258,8 @@ fn sigterm_kills_the_running_statement_and_records_how_far_the_revision_got() {
     let r = Run::from(child.wait_with_output().expect("wait"));
     r.code(143);
     // KILL QUERY ended the INSERT on the server; the first statement stayed and is recorded.
-    let busy = db.rows(
-        "SELECT 1 FROM information_schema.processlist WHERE info LIKE 'INSERT INTO t_busy%'",
-    );
+    let busy = db
+        .rows("SELECT 1 FROM information_schema.processlist WHERE info LIKE 'INSERT INTO t_busy%'");
     assert!(busy.is_empty(), "the statement still runs on the server");
     assert!(db.table_exists("t_first"));
     let h = history(&db);
@@ -271,7 +270,9 @@ fn sigterm_kills_the_running_statement_and_records_how_far_the_revision_got() {
         .stderr_has("dapp db resolve a1");
     let name = dapp_migrate::backend::mysql::lock_name(&db.name, default_lock_key());
     assert_eq!(
-        db.col(&format!("SELECT CAST(IS_USED_LOCK('{name}') IS NULL AS CHAR)")),
+        db.col(&format!(
+            "SELECT CAST(IS_USED_LOCK('{name}') IS NULL AS CHAR)"
+        )),
         ["1"]
     );
 }
