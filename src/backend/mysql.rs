@@ -367,5 +367,16 @@ mod tests {
             e.to_string(),
             "Table 'app.nope' doesn't exist (MySQL error 1146, SQLSTATE 42S02)"
         );
+        let e = |n: u16, state: &str| BackendError {
+            code: Some(code(n, state)),
+            ..BackendError::msg("m")
+        };
+        assert!(e(1205, "HY000").is_lock_timeout());
+        assert!(!e(1205, "HY000").is_missing_table());
+        assert!(e(1040, "08004").is_transient_connect());
+        // Wrong credentials and a missing database are not cured by waiting.
+        assert!(!e(1045, "28000").is_transient_connect());
+        assert!(!e(1049, "42000").is_transient_connect());
+        assert!(!e(1064, "42000").is_lock_timeout());
     }
 }

@@ -308,7 +308,8 @@ fn is_blank(text: &str) -> bool {
 }
 
 /// The 0-based character offset of the first character of `sql` that is neither whitespace
-/// nor inside a comment (where a statement really starts); the length when there is none.
+/// nor inside a comment (`--`, `/* */`, MySQL's `#`: where a statement really starts); the
+/// length when there is none.
 pub fn lead(sql: &str) -> usize {
     let chars: Vec<char> = sql.chars().collect();
     let n = chars.len();
@@ -316,7 +317,8 @@ pub fn lead(sql: &str) -> usize {
     while i < n {
         if chars[i].is_whitespace() {
             i += 1;
-        } else if chars[i] == '-' && chars.get(i + 1) == Some(&'-') {
+        } else if (chars[i] == '-' && chars.get(i + 1) == Some(&'-')) || chars[i] == '#' {
+            // `#` starts a comment on MySQL; no PostgreSQL statement starts with it.
             while i < n && chars[i] != '\n' {
                 i += 1;
             }
@@ -653,5 +655,11 @@ mod tests {
                 "INSERT INTO t VALUES (2)",
             ]
         );
+    }
+
+    #[test]
+    fn a_statement_starts_after_mysql_hash_comments_too() {
+        assert_eq!(lead("# note\n  INSERT"), 9);
+        assert_eq!(lead("-- a\n/* b */ SELECT"), 13);
     }
 }
