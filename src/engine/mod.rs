@@ -41,6 +41,8 @@ pub enum EngineError {
     Database { doing: String, source: BackendError },
     #[error("Can't locate revision identified by '{}': the version table names {} that no file in {dir} defines; restore the file(s), or, if the database is ahead of these files (an older image), go back with `dapp db downgrade REV` to a revision they define (it runs the downgrade SQL stored in the history table); `dapp db stamp --purge REV` only resets the table", ids.join("', '"), if ids.len() == 1 { "a revision" } else { "revisions" })]
     UnknownRevisions { ids: Vec<String>, dir: String },
+    #[error("lock = \"advisory\" is set, but {server} has no real session advisory locks: two runs would each believe they hold the lock and apply the same revisions twice. Use the lease row instead: lock = \"table\" (--lock table, DAPP_LOCK=table), or leave `lock` unset and dapp chooses it on such a server")]
+    AdvisoryLockNotReal { server: String },
     #[error("gave up waiting for the migration lock after {}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", for_people(*.waited), holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
     LockTimeout {
         waited: Duration,
@@ -169,6 +171,14 @@ pub struct EngineOptions {
     pub force: bool,
     /// `lock = "table"`: a lease row instead of an advisory lock.
     pub lease: Option<Lease>,
+    /// `lock` left to its default: the lease row to take instead of the advisory lock on a
+    /// server whose session advisory locks are not real (CockroachDB, YugabyteDB before
+    /// 2025.1; see `core::server`). None when the user set `lock = "advisory"`: there such a
+    /// server is refused.
+    pub lease_fallback: Option<Lease>,
+    /// The server, when known without asking it (`DAPP_ASSUME_SERVER`, for tests); otherwise
+    /// a run that takes the advisory lock on PostgreSQL asks first.
+    pub server: Option<crate::core::server::Server>,
 }
 
 /// Something worth telling the user while a run goes on.
@@ -181,6 +191,10 @@ pub enum Event<'a> {
     },
     LockAcquired {
         waited: Duration,
+    },
+    /// The server's session advisory locks are not real: the lease row is taken instead.
+    LockFallback {
+        server: String,
     },
     /// The plan made under the lock has this many steps.
     Planned {
@@ -229,6 +243,8 @@ pub struct Engine<'g, B: Backend> {
     /// statement: on SQLite, where each statement costs parsing and there is no server clock
     /// to time the step with anyway.
     pending_history: Vec<String>,
+    /// The lock this run took, to release the same one.
+    held: Option<Lock>,
 }
 
 impl<'g, B: Backend> Engine<'g, B> {
@@ -238,6 +254,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             graph,
             opts,
             pending_history: Vec::new(),
+            held: None,
         }
     }
 
@@ -337,10 +354,10 @@ impl<'g, B: Backend> Engine<'g, B> {
     /// Releases the lock after a locked piece of work, whatever its result; the work's error
     /// comes first, then a failure to release.
     async fn release<T>(&mut self, result: Result<T, EngineError>) -> Result<T, EngineError> {
-        let unlocked = self
-            .strategy()
-            .release(&mut self.backend, &self.opts.tables)
-            .await;
+        let unlocked = match self.held.take() {
+            Some(l) => l.release(&mut self.backend, &self.opts.tables).await,
+            None => Ok(()),
+        };
         let value = result?;
         unlocked.map_err(|source| EngineError::Database {
             doing: "releasing the migration lock".into(),
@@ -501,12 +518,62 @@ impl<'g, B: Backend> Engine<'g, B> {
         Ok(choice)
     }
 
-    /// The lock strategy of this run.
-    fn strategy(&self) -> Lock {
-        match &self.opts.lease {
-            Some(l) => Lock::Lease(l.clone()),
-            None => Lock::Advisory(Advisory),
+    /// The lock strategy of this run: the lease row when configured; otherwise the advisory
+    /// lock, unless the server's advisory locks are not real (then the lease row when `lock`
+    /// was left unset, an error when the user chose `advisory`). Only PostgreSQL servers are
+    /// asked, once, and only by runs that take the lock.
+    async fn strategy(&mut self, on: &mut dyn FnMut(Event<'_>)) -> Result<Lock, EngineError> {
+        if let Some(l) = &self.opts.lease {
+            return Ok(Lock::Lease(l.clone()));
         }
+        if self.backend.dialect() != crate::core::schema::Dialect::Postgres {
+            return Ok(Lock::Advisory(Advisory));
+        }
+        let server = match &self.opts.server {
+            Some(s) => s.clone(),
+            None => {
+                let s = self.detect_server().await?;
+                self.opts.server = Some(s.clone());
+                s
+            }
+        };
+        if server.has_session_advisory_locks() {
+            return Ok(Lock::Advisory(Advisory));
+        }
+        match &self.opts.lease_fallback {
+            Some(l) => {
+                on(Event::LockFallback {
+                    server: server.describe(),
+                });
+                Ok(Lock::Lease(l.clone()))
+            }
+            None => Err(EngineError::AdvisoryLockNotReal {
+                server: server.describe(),
+            }),
+        }
+    }
+
+    /// Asks the server what it is (`core::server`).
+    async fn detect_server(&mut self) -> Result<crate::core::server::Server, EngineError> {
+        use crate::core::server::{detect, DETECT_SQL, VERSION_SQL};
+        let rows =
+            match self.backend.query(DETECT_SQL).await {
+                Ok(r) => r,
+                // A server that refuses `current_setting(name, true)` still has version().
+                Err(_) => self.backend.query(VERSION_SQL).await.map_err(|source| {
+                    EngineError::Database {
+                        doing: "asking the server its version".into(),
+                        source,
+                    }
+                })?,
+            };
+        let row = rows.into_iter().next().unwrap_or_default();
+        let get = |i: usize| row.get(i).cloned().flatten();
+        Ok(detect(
+            &get(0).unwrap_or_default(),
+            get(1).as_deref(),
+            get(2).as_deref(),
+        ))
     }
 
     /// Takes the migration lock, polling with `pg_try_advisory_lock` so that a waiting session
@@ -526,7 +593,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         planner: Option<Planner<'_>>,
     ) -> Result<Option<RunReport>, EngineError> {
         let key = self.opts.tables.lock_key();
-        let strategy = self.strategy();
+        let strategy = self.strategy(on).await?;
         let started = Instant::now();
         let mut next_report = Duration::ZERO;
         let mut delay = POLL_MIN;
@@ -541,6 +608,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 .await
                 .map_err(db)?
             {
+                self.held = Some(strategy.clone());
                 if started.elapsed() > Duration::from_millis(1) && next_report > Duration::ZERO {
                     on(Event::LockAcquired {
                         waited: started.elapsed(),
