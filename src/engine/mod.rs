@@ -245,6 +245,9 @@ pub struct Engine<'g, B: Backend> {
     pending_history: Vec<String>,
     /// The lock this run took, to release the same one.
     held: Option<Lock>,
+    /// The tenant schema whose history rows go to the shared history table
+    /// (`schema::SHARED_HISTORY`); None: to the history table beside the version table.
+    shared_history: Option<String>,
 }
 
 impl<'g, B: Backend> Engine<'g, B> {
@@ -255,6 +258,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             opts,
             pending_history: Vec::new(),
             held: None,
+            shared_history: None,
         }
     }
 
@@ -275,14 +279,73 @@ impl<'g, B: Backend> Engine<'g, B> {
     }
 
     /// The history table, oldest first.
+    /// A schema without a history table of its own reads its rows of the shared one.
     pub async fn history(&mut self) -> Result<Vec<HistoryRow>, EngineError> {
-        self.backend
+        let failed = |source| EngineError::Database {
+            doing: "reading the history table".into(),
+            source,
+        };
+        let own = self
+            .backend
             .read_history(&self.opts.tables)
             .await
-            .map_err(|source| EngineError::Database {
-                doing: "reading the history table".into(),
-                source,
-            })
+            .map_err(failed)?;
+        let shared_schema = match &self.opts.tables.schema {
+            Some(s) if own.is_empty() && self.backend.dialect() == schema::Dialect::Postgres => {
+                s.clone()
+            }
+            _ => return Ok(own),
+        };
+        match self
+            .backend
+            .query(&schema::shared_history_select(&shared_schema))
+            .await
+        {
+            Ok(rows) => Ok(rows.into_iter().map(schema::history_row).collect()),
+            Err(e) if e.is_missing_table() => Ok(own),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    /// The INSERT of history rows, into the table this run writes them to.
+    fn history_insert_sql(&self, values: &[String]) -> String {
+        match &self.shared_history {
+            Some(s) => schema::shared_history_insert(s, values),
+            None => schema::history_insert(&self.opts.tables, values),
+        }
+    }
+
+    /// For a run outside `run_locked` (accept, resolve): a schema without its own history table
+    /// whose rows are in the shared one writes there too.
+    async fn choose_history(&mut self) -> Result<(), EngineError> {
+        if self.opts.tables.schema.is_none() || self.backend.dialect() != schema::Dialect::Postgres
+        {
+            return Ok(());
+        }
+        let (_, own, shared) = self.tables_exist_with_shared().await?;
+        if !own && shared {
+            self.shared_history = self.opts.tables.schema.clone();
+        }
+        Ok(())
+    }
+
+    /// Makes the shared history table if it is not there. Several runs may race to: whoever
+    /// loses finds it made.
+    async fn create_shared_history(&mut self) -> Result<(), EngineError> {
+        if let Err(e) = self.backend.batch(&schema::shared_history_ddl()).await {
+            // 23505 and 42710: the loser of the race on the table's row type (`pg_type`),
+            // which CREATE TABLE IF NOT EXISTS does not cover; 42P07 on the index.
+            if !matches!(
+                e.code.as_deref(),
+                Some("23505") | Some("42P07") | Some("42710")
+            ) {
+                return Err(EngineError::Database {
+                    doing: "creating the shared history table".into(),
+                    source: e,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Version rows as graph indices; rows no file defines are an error unless allowed.
@@ -398,7 +461,10 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<Vec<String>, EngineError> {
         self.lock(on).await?;
-        let result = self.resolve_locked(rev, applied).await;
+        let result = match self.choose_history().await {
+            Ok(()) => self.resolve_locked(rev, applied).await,
+            Err(e) => Err(e),
+        };
         self.release(result).await
     }
 
@@ -464,7 +530,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 timing: Timing::Instant,
             };
             let v = schema::history_values(self.backend.dialect(), &entry, &self.opts.host);
-            sql.push_str(&schema::history_insert(&self.opts.tables, &[v]));
+            sql.push_str(&self.history_insert_sql(&[v]));
         }
         sql.push_str("COMMIT;");
         self.exec(&sql, "recording the resolution").await?;
@@ -480,7 +546,10 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<Acceptance, EngineError> {
         self.lock(on).await?;
-        let result = self.accept_locked(args).await;
+        let result = match self.choose_history().await {
+            Ok(()) => self.accept_locked(args).await,
+            Err(e) => Err(e),
+        };
         self.release(result).await
     }
 
@@ -509,11 +578,11 @@ impl<'g, B: Backend> Engine<'g, B> {
             };
             values.push(schema::history_values(dialect, &entry, &self.opts.host));
         }
-        let sql = format!(
-            "BEGIN;\n{}{}COMMIT;",
-            dialect.history_table_ddl(&self.opts.tables),
-            schema::history_insert(&self.opts.tables, &values)
-        );
+        let ddl = match self.shared_history {
+            Some(_) => String::new(),
+            None => dialect.history_table_ddl(&self.opts.tables),
+        };
+        let sql = format!("BEGIN;\n{ddl}{}COMMIT;", self.history_insert_sql(&values));
         self.exec(&sql, "recording accepted checksums").await?;
         Ok(choice)
     }
@@ -699,14 +768,32 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, EngineError> {
         let t = self.opts.tables.clone();
-        if let Some(schema) = self.search_path().await? {
+        let tenant = self.search_path().await?;
+        if let Some(schema) = &tenant {
             self.exec(
-                &format!("SET search_path TO {}, public", quote_ident(&schema)),
+                &format!("SET search_path TO {}, public", quote_ident(schema)),
                 "setting the search_path",
             )
             .await?;
         }
-        let exists = self.tables_exist().await?;
+        // A tenant schema (its SQL runs in it, and its version table is there) without a
+        // history table of its own writes its history to the shared table.
+        let tenant = tenant.filter(|s| {
+            t.schema.as_ref() == Some(s) && self.backend.dialect() == schema::Dialect::Postgres
+        });
+        let exists = match &tenant {
+            Some(s) => {
+                let (version, own, shared) = self.tables_exist_with_shared().await?;
+                if !own {
+                    if !shared {
+                        self.create_shared_history().await?;
+                    }
+                    self.shared_history = Some(s.clone());
+                }
+                (version, own || shared)
+            }
+            None => self.tables_exist().await?,
+        };
         let rows = if exists.0 {
             self.rows().await?.unwrap_or_default()
         } else {
@@ -731,7 +818,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             if !exists.0 {
                 ddl.push_str(&schema::version_table_ddl(&t));
             }
-            if !exists.1 {
+            if !exists.1 && self.shared_history.is_none() {
                 ddl.push_str(&self.backend.dialect().history_table_ddl(&t));
             }
         }
@@ -848,10 +935,8 @@ impl<'g, B: Backend> Engine<'g, B> {
         let trailing = if self.pending_history.is_empty() {
             1
         } else {
-            sql.push_str(&schema::history_insert(
-                &self.opts.tables,
-                &std::mem::take(&mut self.pending_history),
-            ));
+            let values = std::mem::take(&mut self.pending_history);
+            sql.push_str(&self.history_insert_sql(&values));
             2
         };
         sql.push_str("COMMIT;");
@@ -905,6 +990,27 @@ impl<'g, B: Backend> Engine<'g, B> {
                 .is_some_and(|c| c == "t" || c == "1")
         };
         Ok((cell(0), cell(1)))
+    }
+
+    /// Whether the version table, the schema's own history table and the shared history table
+    /// exist (one round trip; PostgreSQL).
+    async fn tables_exist_with_shared(&mut self) -> Result<(bool, bool, bool), EngineError> {
+        let sql = schema::tables_exist_with_shared_sql(&self.opts.tables);
+        let rows = self
+            .backend
+            .query(&sql)
+            .await
+            .map_err(|source| EngineError::Database {
+                doing: "looking for the version table".into(),
+                source,
+            })?;
+        let cell = |i: usize| {
+            rows.first()
+                .and_then(|r| r.get(i))
+                .and_then(|c| c.as_deref())
+                .is_some_and(|c| c == "t")
+        };
+        Ok((cell(0), cell(1), cell(2)))
     }
 
     async fn run_transactional_step(
@@ -1183,7 +1289,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         sql: &mut String,
     ) {
         let v = self.history_values(step, success, elapsed, failure);
-        sql.push_str(&schema::history_insert(&self.opts.tables, &[v]));
+        sql.push_str(&self.history_insert_sql(&[v]));
     }
 
     /// The `VALUES` tuple of a step's history row.
