@@ -178,6 +178,9 @@ pub struct Fleet {
     pools: Vec<deadpool_postgres::Pool>,
     /// The SIGTERM or SIGINT that stopped the last `run`, if one did.
     interrupted: Cell<Option<crate::engine::interrupt::Signal>>,
+    /// Each database's server, once a target's run has asked it (see `core::server`): the
+    /// other targets of that database need not ask again.
+    servers: RefCell<Vec<Option<crate::core::server::Server>>>,
 }
 
 impl Fleet {
@@ -207,6 +210,7 @@ impl Fleet {
                 })
             })?;
         Ok(Fleet {
+            servers: RefCell::new(vec![None; urls.len()]),
             urls,
             pools,
             interrupted: Cell::new(None),
@@ -421,10 +425,17 @@ impl Fleet {
         };
         opts.search_path = t.schema.clone();
         opts.tenant_query = None;
+        if opts.server.is_none() {
+            opts.server = self.servers.borrow()[t.database].clone();
+        }
         let mut e = Engine::new(pg, g, opts);
         match action {
             Action::Upgrade | Action::Downgrade | Action::Stamp { .. } => {
-                let r = e.run(planner, &mut |_| {}).await?;
+                let r = e.run(planner, &mut |_| {}).await;
+                if let Some(s) = e.server() {
+                    self.servers.borrow_mut()[t.database].get_or_insert_with(|| s.clone());
+                }
+                let r = r?;
                 out.from = r.heads_before;
                 out.to = r.heads_after;
                 out.steps = r.steps.len();

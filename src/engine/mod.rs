@@ -262,6 +262,11 @@ impl<'g, B: Backend> Engine<'g, B> {
         }
     }
 
+    /// The server, once known (detected by a run that took the lock, or given).
+    pub fn server(&self) -> Option<&crate::core::server::Server> {
+        self.opts.server.as_ref()
+    }
+
     /// The backend, for read-only queries by commands.
     pub fn backend(&mut self) -> &mut B {
         &mut self.backend
