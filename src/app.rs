@@ -187,8 +187,12 @@ impl<'a, 'io> App<'a, 'io> {
 
     /// With `lock = "table"`: the lease's keep-alive task ([`crate::engine::lock::Lease`]).
     /// Abort the handle when the run ends.
+    /// Also with `lock` unset, for the lease the engine takes on a server without real advisory
+    /// locks: the keep-alive connects only at its first renewal, so a short run on PostgreSQL
+    /// costs nothing, and renewing a lease nobody took changes nothing.
     pub(crate) fn heartbeat(&self) -> Option<tokio::task::JoinHandle<()>> {
-        let lease = self.engine_options(false).lease?;
+        let opts = self.engine_options(false);
+        let lease = opts.lease.or(opts.lease_fallback)?;
         let url = self.config.database_url().ok()?;
         if url.sqlite_path().is_some() || url.is_mysql() {
             return None;
@@ -204,6 +208,10 @@ impl<'a, 'io> App<'a, 'io> {
 
     pub(crate) fn engine_options(&self, allow_unknown_rows: bool) -> EngineOptions {
         let (search_path, tenant_query) = crate::engine::fleet::tenant_search_path(&self.config);
+        let lease = crate::engine::lock::Lease {
+            holder: self.lease_holder.clone(),
+            duration: self.config.lock_lease,
+        };
         EngineOptions {
             tables: self.tables(),
             lock_wait: self.config.lock_wait,
@@ -214,12 +222,13 @@ impl<'a, 'io> App<'a, 'io> {
             search_path,
             tenant_query,
             force: self.force,
-            lease: (self.config.lock == crate::config::LockMode::Table).then(|| {
-                crate::engine::lock::Lease {
-                    holder: self.lease_holder.clone(),
-                    duration: self.config.lock_lease,
-                }
-            }),
+            lease: (self.config.lock == crate::config::LockMode::Table).then(|| lease.clone()),
+            // `lock` left to its default: dapp may choose the lease row for the server.
+            lease_fallback: (self.config.source_of("lock") == crate::config::Source::Default)
+                .then_some(lease),
+            server: (self.env)("DAPP_ASSUME_SERVER")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| crate::core::server::Server::assumed(&v)),
             allow_unknown_rows,
         }
     }

@@ -519,6 +519,38 @@ pub struct FleetArgs {
     /// With --all: start no further target once one has failed
     #[arg(long, requires = "all")]
     pub fail_fast: bool,
+    /// With --all: take only this worker's share of the targets, I of N (0-based, as
+    /// $JOB_COMPLETION_INDEX); N workers with 0/N..N-1/N cover every target exactly once
+    #[arg(long, requires = "all", value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+/// `--shard I/N`: worker `index` of `count`, `index < count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// Parses `I/N` with `0 <= I < N`.
+pub fn parse_shard(s: &str) -> Result<Shard, String> {
+    let expected =
+        "expected I/N with 0 <= I < N, such as 0/4 (I is 0-based, as $JOB_COMPLETION_INDEX)";
+    let Some((i, n)) = s.split_once('/') else {
+        return Err(expected.into());
+    };
+    let (Ok(index), Ok(count)) = (i.trim().parse::<u32>(), n.trim().parse::<u32>()) else {
+        return Err(expected.into());
+    };
+    if count == 0 {
+        return Err(format!("N must be at least 1; {expected}"));
+    }
+    if index >= count {
+        return Err(format!(
+            "I must be below N ({index} is not below {count}); {expected}"
+        ));
+    }
+    Ok(Shard { index, count })
 }
 
 #[derive(Debug, Args)]
@@ -863,5 +895,24 @@ mod tests {
             panic!("not db")
         };
         assert!(matches!(db.command, DbCommand::Migrate(_)));
+    }
+
+    #[test]
+    fn shard_reads_i_of_n_and_refuses_the_rest() {
+        assert_eq!(parse_shard("0/4"), Ok(Shard { index: 0, count: 4 }));
+        assert_eq!(parse_shard("3/4"), Ok(Shard { index: 3, count: 4 }));
+        assert_eq!(parse_shard("0/1"), Ok(Shard { index: 0, count: 1 }));
+        for bad in ["3/2", "4/4", "0/0", "a/b", "1", "", "-1/4", "1/4/5", "/4"] {
+            assert!(parse_shard(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn shard_needs_all() {
+        assert!(Cli::try_parse_from(["dapp", "db", "upgrade", "--shard", "0/2"]).is_err());
+        let err = Cli::try_parse_from(["dapp", "db", "upgrade", "--all", "--shard", "3/2"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--shard"), "{err}");
     }
 }

@@ -115,7 +115,7 @@ impl Error {
 /// before anything was written (2); everything else is a database or migration failure (1).
 pub fn engine_exit_code(e: &EngineError) -> i32 {
     match e {
-        EngineError::Plan(_) => EXIT_USAGE,
+        EngineError::Plan(_) | EngineError::AdvisoryLockNotReal { .. } => EXIT_USAGE,
         _ => EXIT_FAILED,
     }
 }

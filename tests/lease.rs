@@ -127,3 +127,98 @@ fn the_heartbeat_keeps_a_long_migrations_lease() {
     );
     assert!(b.steps().is_empty(), "{}", b.stderr);
 }
+
+/// A run on a server whose advisory locks are not real, simulated on PostgreSQL.
+fn on_cockroach(p: &Project, db: &TestDb, args: &[&str]) -> std::process::Command {
+    let mut c = p.cmd(args);
+    c.env("DATABASE_URL", db.sqlalchemy_url())
+        .env("DAPP_ASSUME_SERVER", "cockroachdb");
+    c
+}
+
+#[test]
+fn without_real_advisory_locks_the_lease_is_taken_and_two_runs_apply_once() {
+    let db = TestDb::new("lease_fallback");
+    let p = racy("0.2");
+    // Someone holds the advisory lock on the key: a run that took it would wait and time out.
+    // The fallback never asks for it, so this proves the lease was used.
+    let mut holder = db.client();
+    holder
+        .batch_execute(&format!(
+            "SELECT pg_advisory_lock({})",
+            crate::support::default_lock_key()
+        ))
+        .expect("hold the advisory lock");
+    let children: Vec<Child> = (0..2)
+        .map(|_| {
+            let mut c = on_cockroach(&p, &db, &["db", "upgrade"]);
+            c.env("DAPP_LOCK_WAIT", "30s");
+            spawn(c)
+        })
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| Run::from(c.wait_with_output().expect("wait")))
+        .collect();
+    for r in &runs {
+        r.ok();
+    }
+    assert_eq!(
+        db.col("SELECT revision FROM runs ORDER BY revision"),
+        ["r1", "r2", "r3"]
+    );
+    assert_eq!(
+        db.col("SELECT count(*)::text FROM alembic_version_history WHERE direction = 'upgrade'"),
+        ["3"]
+    );
+    assert!(runs.iter().any(|r| r.stderr.contains(
+        "CockroachDB has no real session advisory locks: taking the lease row in dapp_migrate_lock instead"
+    )));
+    assert_eq!(
+        db.col("SELECT count(*)::text FROM dapp_migrate_lock"),
+        ["0"]
+    );
+    drop(holder);
+}
+
+#[test]
+fn advisory_forced_on_a_server_without_it_is_refused() {
+    let db = TestDb::new("lease_refused");
+    let p = racy("0");
+    let mut c = on_cockroach(&p, &db, &["db", "upgrade"]);
+    c.env("DAPP_LOCK", "advisory");
+    Run::from(c.output().expect("run"))
+        .code(2)
+        .stderr_has(
+            "lock = \"advisory\" is set, but CockroachDB has no real session advisory locks",
+        )
+        .stderr_has("lock = \"table\"");
+    assert!(!db.table_exists("alembic_version"));
+    assert!(!db.table_exists("runs"));
+    // A YugabyteDB release with advisory locks keeps them.
+    let mut c = p.cmd(&["db", "upgrade"]);
+    c.env("DATABASE_URL", db.sqlalchemy_url())
+        .env("DAPP_LOCK", "advisory")
+        .env(
+            "DAPP_ASSUME_SERVER",
+            "PostgreSQL 15.12-YB-2025.2.3.2-b0 on x86_64-pc-linux-gnu, 64-bit",
+        );
+    let r = Run::from(c.output().expect("run"));
+    r.ok();
+    assert!(!r.stderr.contains("lease"), "{}", r.stderr);
+}
+
+#[test]
+fn upgrade_all_on_a_server_without_advisory_locks_takes_a_lease_per_tenant() {
+    let db = TestDb::new("lease_fallback_all");
+    db.exec("CREATE SCHEMA tenant_1; CREATE SCHEMA tenant_2;");
+    let p = racy("0");
+    let mut c = on_cockroach(&p, &db, &["db", "upgrade", "--all"]);
+    c.env("DAPP_TENANT_SCHEMAS", "tenant\\_%");
+    Run::from(c.output().expect("run"))
+        .ok()
+        .stderr_has("2 target(s), 2 migrated");
+    for s in ["tenant_1", "tenant_2"] {
+        assert!(db.table_exists(&format!("{s}.dapp_migrate_lock")), "{s}");
+    }
+}

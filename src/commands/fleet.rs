@@ -7,7 +7,7 @@ use crate::cli::FleetArgs;
 use crate::cli::Format;
 use crate::core::plan;
 use crate::core::target::{Symbol, Target};
-use crate::engine::fleet::{self, Action, Fleet, MemberReport, Status};
+use crate::engine::fleet::{self, Action, Fleet, MemberReport, Share, Status};
 use crate::error::{Error, UsageError};
 use crate::output::events::{outcome_line, Log, RunLine, Style};
 use crate::output::reports::FleetReport;
@@ -51,12 +51,21 @@ impl App<'_, '_> {
             Action::Upgrade | Action::Current | Action::Check => plan::upgrade(&g, cur, &first),
         };
         let jobs = usize::from(args.jobs);
-        let outcomes = self.run_fleet(&g, action, &planner, jobs, args.fail_fast, None)?;
+        let outcomes = self.run_fleet(
+            &g,
+            action,
+            &planner,
+            jobs,
+            args.fail_fast,
+            share(args),
+            None,
+        )?;
         self.render_fleet(action, &outcomes)
     }
 
-    /// Lists the targets and runs `action` on them; `prefix` marks the per-target lines as
-    /// start-up log lines.
+    /// Lists the targets, keeps this worker's `share`, and runs `action` on them; `startup_log`
+    /// marks the per-target lines as start-up log lines.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_fleet(
         &mut self,
         g: &crate::core::graph::RevisionGraph,
@@ -64,6 +73,7 @@ impl App<'_, '_> {
         planner: &dyn Fn(&[usize]) -> Result<plan::Plan, plan::PlanError>,
         jobs: usize,
         fail_fast: bool,
+        share: Option<Share>,
         startup_log: Option<&Log>,
     ) -> Result<Vec<MemberReport>, Error> {
         let opts = crate::app::connect_options(
@@ -77,10 +87,12 @@ impl App<'_, '_> {
         let err = &mut *self.io.err;
         let out = &mut *self.io.out;
         block_on(async {
-            let targets = fleet.targets(tenants.as_ref()).await?;
-            if targets.is_empty() {
+            let all = fleet.targets(tenants.as_ref()).await?;
+            if all.is_empty() {
                 return Err(UsageError::FleetNoTargets.into());
             }
+            let whole = all.len();
+            let targets = fleet::take_share(all, &fleet.urls, share);
             let verb = match action {
                 Action::Upgrade => "Migrating",
                 Action::Downgrade => "Downgrading",
@@ -88,7 +100,15 @@ impl App<'_, '_> {
                 Action::Current => "Reading",
                 Action::Check => "Checking",
             };
-            let intro = format!("{verb} {} target(s), {jobs} at a time", targets.len());
+            let intro = match share {
+                Some(s) => format!(
+                    "{verb} {} of {whole} target(s) (shard {}/{}), {jobs} at a time",
+                    targets.len(),
+                    s.index,
+                    s.count
+                ),
+                None => format!("{verb} {} target(s), {jobs} at a time", targets.len()),
+            };
             let style = match startup_log {
                 Some(log) => Style::Startup(log),
                 None => Style::Alembic,
@@ -173,6 +193,14 @@ impl App<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// The engine's share from the `--shard` flag.
+pub(crate) fn share(args: &FleetArgs) -> Option<Share> {
+    args.shard.map(|s| Share {
+        index: s.index,
+        count: s.count,
+    })
 }
 
 /// At most 20 names, then a count.

@@ -421,6 +421,7 @@ impl App<'_, '_> {
                     &planner,
                     jobs,
                     false,
+                    super::fleet::share(fleet),
                     None,
                 ) {
                     Ok(o) => o,
@@ -467,6 +468,7 @@ impl App<'_, '_> {
             &planner,
             jobs,
             fleet.fail_fast,
+            super::fleet::share(fleet),
             Some(log),
         ) {
             Ok(o) => o,

@@ -11,6 +11,7 @@ pub mod offline;
 pub mod plan;
 pub mod revision;
 pub mod schema;
+pub mod server;
 pub mod statements;
 pub mod sum;
 pub mod target;

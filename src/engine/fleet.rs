@@ -57,6 +57,47 @@ pub struct Member {
     pub label: String,
 }
 
+impl Member {
+    /// What `--shard` hashes: the database URL without its password, a newline, and the schema
+    /// (empty for a whole database). Every worker given the same `databases` list computes the
+    /// same identities, whatever password or environment each one has.
+    pub fn identity(&self, url: &DatabaseUrl) -> String {
+        let url = url.redacted().replacen(":***@", "@", 1);
+        format!("{url}\n{}", self.schema.as_deref().unwrap_or(""))
+    }
+}
+
+/// `--shard I/N`: this worker is number `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// The worker that runs the target with this identity, of `count`: the first 8 bytes of the
+/// SHA-256 of the identity, read as a big-endian integer, modulo `count`. A fixed function (not
+/// Rust's per-process randomized hasher), so every worker, on any machine and any version of
+/// dapp, puts each target in the same share without talking to the others.
+pub fn shard_of(identity: &str, count: u32) -> u32 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(identity.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    (u64::from_be_bytes(first) % u64::from(count.max(1))) as u32
+}
+
+/// The targets that fall in `share` (all of them without one), in their order; `urls` are
+/// the fleet's databases, which `Member::database` indexes.
+pub fn take_share(targets: Vec<Member>, urls: &[DatabaseUrl], share: Option<Share>) -> Vec<Member> {
+    let Some(share) = share else {
+        return targets;
+    };
+    targets
+        .into_iter()
+        .filter(|m| shard_of(&m.identity(&urls[m.database]), share.count) == share.index)
+        .collect()
+}
+
 /// What happened to one member.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -148,6 +189,9 @@ pub struct Fleet {
     pools: Vec<Pool>,
     /// The SIGTERM or SIGINT that stopped the last `run`, if one did.
     interrupted: Cell<Option<crate::engine::interrupt::Signal>>,
+    /// Each database's server, once a target's run has asked it (see `core::server`): the
+    /// other targets of that database need not ask again.
+    servers: RefCell<Vec<Option<crate::core::server::Server>>>,
 }
 
 impl Fleet {
@@ -188,6 +232,7 @@ impl Fleet {
                 })
             })?;
         Ok(Fleet {
+            servers: RefCell::new(vec![None; urls.len()]),
             urls,
             pools,
             interrupted: Cell::new(None),
@@ -418,10 +463,17 @@ impl Fleet {
         };
         opts.search_path = t.schema.clone();
         opts.tenant_query = None;
+        if opts.server.is_none() {
+            opts.server = self.servers.borrow()[t.database].clone();
+        }
         let mut e = Engine::new(pg, g, opts);
         match action {
             Action::Upgrade | Action::Downgrade | Action::Stamp { .. } => {
-                let r = e.run(planner, &mut |_| {}).await?;
+                let r = e.run(planner, &mut |_| {}).await;
+                if let Some(s) = e.server() {
+                    self.servers.borrow_mut()[t.database].get_or_insert_with(|| s.clone());
+                }
+                let r = r?;
                 out.from = r.heads_before;
                 out.to = r.heads_after;
                 out.steps = r.steps.len();
@@ -655,6 +707,73 @@ mod tests {
             ("abcd", "abc", false),
         ] {
             assert_eq!(like(s, p), want, "{s} LIKE {p}");
+        }
+    }
+
+    fn member(database: usize, schema: Option<&str>) -> Member {
+        Member {
+            database,
+            schema: schema.map(str::to_owned),
+            label: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_identity_leaves_the_password_out() {
+        let with = DatabaseUrl::parse("postgres://app:secret@db:5432/main").unwrap();
+        let without = DatabaseUrl::parse("postgres://app@db:5432/main").unwrap();
+        let m = member(0, Some("tenant_1"));
+        assert_eq!(m.identity(&with), "postgres://app@db:5432/main\ntenant_1");
+        assert_eq!(m.identity(&with), m.identity(&without));
+        assert_eq!(
+            member(0, None).identity(&with),
+            "postgres://app@db:5432/main\n"
+        );
+    }
+
+    #[test]
+    fn shard_of_is_a_fixed_function() {
+        // Pinned: a change here moves targets between workers of a running fleet.
+        let got: Vec<u32> = (0..8)
+            .map(|i| shard_of(&format!("postgres://app@db/main\ntenant_{i}"), 4))
+            .collect();
+        assert_eq!(got, [3, 2, 0, 0, 2, 0, 1, 2]);
+        assert_eq!(shard_of("anything", 1), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shares_cover_the_fleet_exactly_once(
+            names in proptest::collection::btree_set("[a-z_][a-z0-9_]{0,20}", 0..300),
+            databases in 1usize..4,
+            whole in proptest::bool::ANY,
+            count in 1u32..40,
+        ) {
+            let urls: Vec<DatabaseUrl> = (0..databases)
+                .map(|d| DatabaseUrl::parse(&format!("postgres://u:pw@h/db{d}")).unwrap())
+                .collect();
+            // The fleet: every database, or every schema of every database.
+            let fleet: Vec<Member> = (0..databases)
+                .flat_map(|d| {
+                    let names = names.clone();
+                    let schemas: Vec<Option<String>> = if whole {
+                        vec![None]
+                    } else {
+                        names.into_iter().map(Some).collect()
+                    };
+                    schemas.into_iter().map(move |s| member(d, s.as_deref()))
+                })
+                .collect();
+            let key = |m: &Member| (m.database, m.schema.clone());
+            let mut seen = std::collections::BTreeMap::new();
+            for index in 0..count {
+                for m in take_share(fleet.clone(), &urls, Some(Share { index, count })) {
+                    *seen.entry(key(&m)).or_insert(0) += 1;
+                }
+            }
+            proptest::prop_assert_eq!(seen.len(), fleet.len());
+            proptest::prop_assert!(seen.values().all(|&n| n == 1));
+            proptest::prop_assert_eq!(take_share(fleet.clone(), &urls, None).len(), fleet.len());
         }
     }
 

@@ -40,6 +40,8 @@ fn opts(per_migration: bool) -> EngineOptions {
         tenant_query: None,
         force: false,
         lease: None,
+        lease_fallback: None,
+        server: None,
     }
 }
 

@@ -166,7 +166,7 @@ impl LockStrategy for Lease {
 impl Lease {
     /// Renews this run's lease every third of its length from a second connection to
     /// `postgres_url`, so a long migration keeps it and a crashed one loses it. Renewing is a
-    /// no-op until the lease is taken. Abort the handle when the run ends.
+    /// no-op until the lease is taken (and when it never is). Abort the handle when the run ends.
     /// `opts`: how to connect the keep-alive session (without the run's statement timeouts).
     pub fn keep_alive(
         &self,
@@ -177,12 +177,15 @@ impl Lease {
         let sql = renew_sql(&t, t.lock_key(), &self.holder, self.duration);
         let every = self.duration / 3;
         tokio::spawn(async move {
+            // Connected at the first renewal: a run shorter than a third of the lease never
+            // opens the second connection.
+            tokio::time::sleep(every).await;
             let Ok(mut pg) = Postgres::connect(&postgres_url, &opts).await else {
                 return;
             };
             loop {
-                tokio::time::sleep(every).await;
                 let _ = pg.query(&sql).await;
+                tokio::time::sleep(every).await;
             }
         })
     }

@@ -41,6 +41,8 @@ pub enum EngineError {
     Database { doing: String, source: BackendError },
     #[error("Can't locate revision identified by '{}': the version table names {} that no file in {dir} defines; restore the file(s), or, if the database is ahead of these files (an older image), go back with `dapp db downgrade REV` to a revision they define (it runs the downgrade SQL stored in the history table); `dapp db stamp --purge REV` only resets the table", ids.join("', '"), if ids.len() == 1 { "a revision" } else { "revisions" })]
     UnknownRevisions { ids: Vec<String>, dir: String },
+    #[error("lock = \"advisory\" is set, but {server} has no real session advisory locks: two runs would each believe they hold the lock and apply the same revisions twice. Use the lease row instead: lock = \"table\" (--lock table, DAPP_LOCK=table), or leave `lock` unset and dapp chooses it on such a server")]
+    AdvisoryLockNotReal { server: String },
     #[error("gave up waiting for the migration lock after {}{}; nothing was applied. Raise lock_wait (--lock-wait) or stop the holder", for_people(*.waited), holder.as_ref().map(|h| format!(": held by {h}")).unwrap_or_default())]
     LockTimeout {
         waited: Duration,
@@ -169,6 +171,14 @@ pub struct EngineOptions {
     pub force: bool,
     /// `lock = "table"`: a lease row instead of an advisory lock.
     pub lease: Option<Lease>,
+    /// `lock` left to its default: the lease row to take instead of the advisory lock on a
+    /// server whose session advisory locks are not real (CockroachDB, YugabyteDB before
+    /// 2025.1; see `core::server`). None when the user set `lock = "advisory"`: there such a
+    /// server is refused.
+    pub lease_fallback: Option<Lease>,
+    /// The server, when known without asking it (`DAPP_ASSUME_SERVER`, for tests); otherwise
+    /// a run that takes the advisory lock on PostgreSQL asks first.
+    pub server: Option<crate::core::server::Server>,
 }
 
 /// Something worth telling the user while a run goes on.
@@ -181,6 +191,10 @@ pub enum Event<'a> {
     },
     LockAcquired {
         waited: Duration,
+    },
+    /// The server's session advisory locks are not real: the lease row is taken instead.
+    LockFallback {
+        server: String,
     },
     /// The plan made under the lock has this many steps.
     Planned {
@@ -232,6 +246,11 @@ pub struct Engine<'g, B: Backend> {
     /// statement: on SQLite, where each statement costs parsing and there is no server clock
     /// to time the step with anyway.
     pending_history: Vec<String>,
+    /// The lock this run took, to release the same one.
+    held: Option<Lock>,
+    /// The tenant schema whose history rows go to the shared history table
+    /// (`schema::SHARED_HISTORY`); None: to the history table beside the version table.
+    shared_history: Option<String>,
 }
 
 impl<'g, B: Backend> Engine<'g, B> {
@@ -241,7 +260,14 @@ impl<'g, B: Backend> Engine<'g, B> {
             graph,
             opts,
             pending_history: Vec::new(),
+            held: None,
+            shared_history: None,
         }
+    }
+
+    /// The server, once known (detected by a run that took the lock, or given).
+    pub fn server(&self) -> Option<&crate::core::server::Server> {
+        self.opts.server.as_ref()
     }
 
     /// The backend, for read-only queries by commands.
@@ -261,14 +287,73 @@ impl<'g, B: Backend> Engine<'g, B> {
     }
 
     /// The history table, oldest first.
+    /// A schema without a history table of its own reads its rows of the shared one.
     pub async fn history(&mut self) -> Result<Vec<HistoryRow>, EngineError> {
-        self.backend
+        let failed = |source| EngineError::Database {
+            doing: "reading the history table".into(),
+            source,
+        };
+        let own = self
+            .backend
             .read_history(&self.opts.tables)
             .await
-            .map_err(|source| EngineError::Database {
-                doing: "reading the history table".into(),
-                source,
-            })
+            .map_err(failed)?;
+        let shared_schema = match &self.opts.tables.schema {
+            Some(s) if own.is_empty() && self.backend.dialect() == schema::Dialect::Postgres => {
+                s.clone()
+            }
+            _ => return Ok(own),
+        };
+        match self
+            .backend
+            .query(&schema::shared_history_select(&shared_schema))
+            .await
+        {
+            Ok(rows) => Ok(rows.into_iter().map(schema::history_row).collect()),
+            Err(e) if e.is_missing_table() => Ok(own),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    /// The INSERT of history rows, into the table this run writes them to.
+    fn history_insert_sql(&self, values: &[String]) -> String {
+        match &self.shared_history {
+            Some(s) => schema::shared_history_insert(s, values),
+            None => schema::history_insert(&self.opts.tables, values),
+        }
+    }
+
+    /// For a run outside `run_locked` (accept, resolve): a schema without its own history table
+    /// whose rows are in the shared one writes there too.
+    async fn choose_history(&mut self) -> Result<(), EngineError> {
+        if self.opts.tables.schema.is_none() || self.backend.dialect() != schema::Dialect::Postgres
+        {
+            return Ok(());
+        }
+        let (_, own, shared) = self.tables_exist_with_shared().await?;
+        if !own && shared {
+            self.shared_history = self.opts.tables.schema.clone();
+        }
+        Ok(())
+    }
+
+    /// Makes the shared history table if it is not there. Several runs may race to: whoever
+    /// loses finds it made.
+    async fn create_shared_history(&mut self) -> Result<(), EngineError> {
+        if let Err(e) = self.backend.batch(&schema::shared_history_ddl()).await {
+            // 23505 and 42710: the loser of the race on the table's row type (`pg_type`),
+            // which CREATE TABLE IF NOT EXISTS does not cover; 42P07 on the index.
+            if !matches!(
+                e.code.as_deref(),
+                Some("23505") | Some("42P07") | Some("42710")
+            ) {
+                return Err(EngineError::Database {
+                    doing: "creating the shared history table".into(),
+                    source: e,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Version rows as graph indices; rows no file defines are an error unless allowed.
@@ -340,10 +425,10 @@ impl<'g, B: Backend> Engine<'g, B> {
     /// Releases the lock after a locked piece of work, whatever its result; the work's error
     /// comes first, then a failure to release.
     async fn release<T>(&mut self, result: Result<T, EngineError>) -> Result<T, EngineError> {
-        let unlocked = self
-            .strategy()
-            .release(&mut self.backend, &self.opts.tables)
-            .await;
+        let unlocked = match self.held.take() {
+            Some(l) => l.release(&mut self.backend, &self.opts.tables).await,
+            None => Ok(()),
+        };
         let value = result?;
         unlocked.map_err(|source| EngineError::Database {
             doing: "releasing the migration lock".into(),
@@ -384,7 +469,10 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<Vec<String>, EngineError> {
         self.lock(on).await?;
-        let result = self.resolve_locked(rev, applied).await;
+        let result = match self.choose_history().await {
+            Ok(()) => self.resolve_locked(rev, applied).await,
+            Err(e) => Err(e),
+        };
         self.release(result).await
     }
 
@@ -450,7 +538,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 timing: Timing::Instant,
             };
             let v = schema::history_values(self.backend.dialect(), &entry, &self.opts.host);
-            sql.push_str(&schema::history_insert(&self.opts.tables, &[v]));
+            sql.push_str(&self.history_insert_sql(&[v]));
         }
         sql.push_str("COMMIT;");
         self.exec(&sql, "recording the resolution").await?;
@@ -466,7 +554,10 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<Acceptance, EngineError> {
         self.lock(on).await?;
-        let result = self.accept_locked(args).await;
+        let result = match self.choose_history().await {
+            Ok(()) => self.accept_locked(args).await,
+            Err(e) => Err(e),
+        };
         self.release(result).await
     }
 
@@ -495,21 +586,71 @@ impl<'g, B: Backend> Engine<'g, B> {
             };
             values.push(schema::history_values(dialect, &entry, &self.opts.host));
         }
-        let sql = format!(
-            "BEGIN;\n{}{}COMMIT;",
-            dialect.history_table_ddl(&self.opts.tables),
-            schema::history_insert(&self.opts.tables, &values)
-        );
+        let ddl = match self.shared_history {
+            Some(_) => String::new(),
+            None => dialect.history_table_ddl(&self.opts.tables),
+        };
+        let sql = format!("BEGIN;\n{ddl}{}COMMIT;", self.history_insert_sql(&values));
         self.exec(&sql, "recording accepted checksums").await?;
         Ok(choice)
     }
 
-    /// The lock strategy of this run.
-    fn strategy(&self) -> Lock {
-        match &self.opts.lease {
-            Some(l) => Lock::Lease(l.clone()),
-            None => Lock::Advisory(Advisory),
+    /// The lock strategy of this run: the lease row when configured; otherwise the advisory
+    /// lock, unless the server's advisory locks are not real (then the lease row when `lock`
+    /// was left unset, an error when the user chose `advisory`). Only PostgreSQL servers are
+    /// asked, once, and only by runs that take the lock.
+    async fn strategy(&mut self, on: &mut dyn FnMut(Event<'_>)) -> Result<Lock, EngineError> {
+        if let Some(l) = &self.opts.lease {
+            return Ok(Lock::Lease(l.clone()));
         }
+        if self.backend.dialect() != crate::core::schema::Dialect::Postgres {
+            return Ok(Lock::Advisory(Advisory));
+        }
+        let server = match &self.opts.server {
+            Some(s) => s.clone(),
+            None => {
+                let s = self.detect_server().await?;
+                self.opts.server = Some(s.clone());
+                s
+            }
+        };
+        if server.has_session_advisory_locks() {
+            return Ok(Lock::Advisory(Advisory));
+        }
+        match &self.opts.lease_fallback {
+            Some(l) => {
+                on(Event::LockFallback {
+                    server: server.describe(),
+                });
+                Ok(Lock::Lease(l.clone()))
+            }
+            None => Err(EngineError::AdvisoryLockNotReal {
+                server: server.describe(),
+            }),
+        }
+    }
+
+    /// Asks the server what it is (`core::server`).
+    async fn detect_server(&mut self) -> Result<crate::core::server::Server, EngineError> {
+        use crate::core::server::{detect, DETECT_SQL, VERSION_SQL};
+        let rows =
+            match self.backend.query(DETECT_SQL).await {
+                Ok(r) => r,
+                // A server that refuses `current_setting(name, true)` still has version().
+                Err(_) => self.backend.query(VERSION_SQL).await.map_err(|source| {
+                    EngineError::Database {
+                        doing: "asking the server its version".into(),
+                        source,
+                    }
+                })?,
+            };
+        let row = rows.into_iter().next().unwrap_or_default();
+        let get = |i: usize| row.get(i).cloned().flatten();
+        Ok(detect(
+            &get(0).unwrap_or_default(),
+            get(1).as_deref(),
+            get(2).as_deref(),
+        ))
     }
 
     /// Takes the migration lock, polling with `pg_try_advisory_lock` so that a waiting session
@@ -529,7 +670,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         planner: Option<Planner<'_>>,
     ) -> Result<Option<RunReport>, EngineError> {
         let key = self.opts.tables.lock_key();
-        let strategy = self.strategy();
+        let strategy = self.strategy(on).await?;
         let started = Instant::now();
         let mut next_report = Duration::ZERO;
         let mut delay = POLL_MIN;
@@ -544,6 +685,7 @@ impl<'g, B: Backend> Engine<'g, B> {
                 .await
                 .map_err(db)?
             {
+                self.held = Some(strategy.clone());
                 if started.elapsed() > Duration::from_millis(1) && next_report > Duration::ZERO {
                     on(Event::LockAcquired {
                         waited: started.elapsed(),
@@ -634,11 +776,29 @@ impl<'g, B: Backend> Engine<'g, B> {
         on: &mut dyn FnMut(Event<'_>),
     ) -> Result<RunReport, EngineError> {
         let t = self.opts.tables.clone();
-        if let Some(schema) = self.search_path().await? {
-            let sql = self.backend.dialect().search_path_sql(&schema);
+        let tenant = self.search_path().await?;
+        if let Some(schema) = &tenant {
+            let sql = self.backend.dialect().search_path_sql(schema);
             self.exec(&sql, "setting the search_path").await?;
         }
-        let exists = self.tables_exist().await?;
+        // A tenant schema (its SQL runs in it, and its version table is there) without a
+        // history table of its own writes its history to the shared table.
+        let tenant = tenant.filter(|s| {
+            t.schema.as_ref() == Some(s) && self.backend.dialect() == schema::Dialect::Postgres
+        });
+        let exists = match &tenant {
+            Some(s) => {
+                let (version, own, shared) = self.tables_exist_with_shared().await?;
+                if !own {
+                    if !shared {
+                        self.create_shared_history().await?;
+                    }
+                    self.shared_history = Some(s.clone());
+                }
+                (version, own || shared)
+            }
+            None => self.tables_exist().await?,
+        };
         let rows = if exists.0 {
             self.rows().await?.unwrap_or_default()
         } else {
@@ -664,7 +824,7 @@ impl<'g, B: Backend> Engine<'g, B> {
             if !exists.0 {
                 ddl.push_str(&schema::version_table_ddl(&t));
             }
-            if !exists.1 {
+            if !exists.1 && self.shared_history.is_none() {
                 ddl.push_str(&self.backend.dialect().history_table_ddl(&t));
             }
         }
@@ -783,10 +943,8 @@ impl<'g, B: Backend> Engine<'g, B> {
         let trailing = if self.pending_history.is_empty() {
             1
         } else {
-            sql.push_str(&schema::history_insert(
-                &self.opts.tables,
-                &std::mem::take(&mut self.pending_history),
-            ));
+            let values = std::mem::take(&mut self.pending_history);
+            sql.push_str(&self.history_insert_sql(&values));
             2
         };
         sql.push_str("COMMIT;");
@@ -840,6 +998,27 @@ impl<'g, B: Backend> Engine<'g, B> {
                 .is_some_and(|c| c == "t" || c == "1")
         };
         Ok((cell(0), cell(1)))
+    }
+
+    /// Whether the version table, the schema's own history table and the shared history table
+    /// exist (one round trip; PostgreSQL).
+    async fn tables_exist_with_shared(&mut self) -> Result<(bool, bool, bool), EngineError> {
+        let sql = schema::tables_exist_with_shared_sql(&self.opts.tables);
+        let rows = self
+            .backend
+            .query(&sql)
+            .await
+            .map_err(|source| EngineError::Database {
+                doing: "looking for the version table".into(),
+                source,
+            })?;
+        let cell = |i: usize| {
+            rows.first()
+                .and_then(|r| r.get(i))
+                .and_then(|c| c.as_deref())
+                .is_some_and(|c| c == "t")
+        };
+        Ok((cell(0), cell(1), cell(2)))
     }
 
     async fn run_transactional_step(
@@ -1122,7 +1301,7 @@ impl<'g, B: Backend> Engine<'g, B> {
         sql: &mut String,
     ) {
         let v = self.history_values(step, success, elapsed, failure);
-        sql.push_str(&schema::history_insert(&self.opts.tables, &[v]));
+        sql.push_str(&self.history_insert_sql(&[v]));
     }
 
     /// The `VALUES` tuple of a step's history row.

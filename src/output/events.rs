@@ -203,6 +203,14 @@ pub fn event_line(ev: &Event<'_>) -> Option<RunLine> {
                 },
             )
         }
+        Event::LockFallback { server } => RunLine::dapp(
+            Level::Info,
+            format!(
+                "{server} has no real session advisory locks: taking the lease row in {} instead (set lock = \"table\" to say so, and this line goes)",
+                crate::engine::lock::TABLE
+            ),
+            Fields::default(),
+        ),
         Event::LockAcquired { waited } => RunLine::dapp(
             Level::Info,
             format!("Took the migration lock after {waited:.1?}"),
