@@ -487,3 +487,44 @@ fn rendering_is_byte_identical_across_runs() {
     assert_eq!(m1.upgrade, m2.upgrade);
     assert_eq!(m1.downgrade, m2.downgrade);
 }
+
+/// Schema pairs from elsewhere (for instance the test suites of other diff tools): every
+/// folder under `DAPP_CATALOG_PAIRS` holding `a.sql` and `b.sql` must round-trip. Run with
+/// `DAPP_CATALOG_PAIRS=DIR cargo test --test integration catalog::external_pairs -- --ignored`.
+#[test]
+#[ignore]
+fn external_pairs() {
+    let Ok(dir) = std::env::var("DAPP_CATALOG_PAIRS") else {
+        return;
+    };
+    let mut dirs: Vec<_> = std::fs::read_dir(&dir)
+        .expect("DAPP_CATALOG_PAIRS folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("a.sql").exists() && p.join("b.sql").exists())
+        .collect();
+    dirs.sort();
+    let mut failed = Vec::new();
+    for d in &dirs {
+        let a = std::fs::read_to_string(d.join("a.sql")).unwrap_or_default();
+        let b = std::fs::read_to_string(d.join("b.sql")).unwrap_or_default();
+        let r = crate::support::catalog::try_round_trip(&a, &b, &Default::default());
+        let name = d
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        match r {
+            Ok(_) => eprintln!("PASS {name}"),
+            Err(e) => {
+                eprintln!("FAIL {name}: {e}\n");
+                failed.push(name);
+            }
+        }
+    }
+    eprintln!(
+        "{} of {} pairs round-trip",
+        dirs.len() - failed.len(),
+        dirs.len()
+    );
+    assert!(failed.is_empty(), "failed: {failed:?}");
+}

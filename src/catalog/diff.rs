@@ -51,6 +51,8 @@ struct Differ<'a> {
     recreated: BTreeSet<String>,
     /// Keys of tables whose columns change type (views on them must be recreated).
     retyped: BTreeSet<String>,
+    /// Keys of objects of `a` that `b` lacks or holds as another kind (a table become a view).
+    removed: BTreeSet<String>,
 }
 
 /// The changes that turn `a` into `b`.
@@ -65,6 +67,7 @@ pub fn diff(a: &Catalog, b: &Catalog, opts: &RenderOptions) -> Vec<Change> {
         dropped: ka.difference(&kb).cloned().collect(),
         recreated: BTreeSet::new(),
         retyped: BTreeSet::new(),
+        removed: removed_keys(a, b),
     };
     d.plan_recreations();
     d.schemas();
@@ -84,6 +87,54 @@ pub fn diff(a: &Catalog, b: &Catalog, opts: &RenderOptions) -> Vec<Change> {
     d.privileges();
     d.comments();
     d.out
+}
+
+/// Keys of relations, functions and types of `a` that `b` lacks as the same kind.
+fn removed_keys(a: &Catalog, b: &Catalog) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    out.extend(
+        a.tables
+            .keys()
+            .filter(|q| !b.tables.contains_key(*q))
+            .map(keys::relation),
+    );
+    out.extend(
+        a.views
+            .keys()
+            .filter(|q| !b.views.contains_key(*q))
+            .map(keys::relation),
+    );
+    out.extend(
+        a.sequences
+            .keys()
+            .filter(|q| !b.sequences.contains_key(*q))
+            .map(keys::relation),
+    );
+    out.extend(
+        a.functions
+            .keys()
+            .filter(|q| !b.functions.contains_key(*q))
+            .map(keys::function),
+    );
+    out.extend(
+        a.enums
+            .keys()
+            .filter(|q| !b.enums.contains_key(*q))
+            .map(keys::type_),
+    );
+    out.extend(
+        a.domains
+            .keys()
+            .filter(|q| !b.domains.contains_key(*q))
+            .map(keys::type_),
+    );
+    out.extend(
+        a.composites
+            .keys()
+            .filter(|q| !b.composites.contains_key(*q))
+            .map(keys::type_),
+    );
+    out
 }
 
 /// Every object key of a catalog (columns as `column:schema.table.name`).
@@ -280,7 +331,9 @@ impl<'a> Differ<'a> {
                 }
                 let Some(deps) = a.deps.get(k) else { continue };
                 let hit = deps.iter().any(|d| {
-                    self.recreated.contains(d) || (self.is_view(k) && self.retyped.contains(d))
+                    self.recreated.contains(d)
+                        || self.removed.contains(d)
+                        || (self.is_view(k) && self.retyped.contains(d))
                 });
                 if hit {
                     self.recreated.insert(k.clone());
@@ -350,8 +403,9 @@ impl<'a> Differ<'a> {
                         phase::EXTENSION,
                         key,
                         vec![format!(
-                            "CREATE EXTENSION IF NOT EXISTS {}{schema}",
-                            ident(n)
+                            "CREATE EXTENSION IF NOT EXISTS {}{schema} VERSION {}",
+                            ident(n),
+                            literal(&eb.version)
                         )],
                     )
                     .after(keys::schema(&eb.schema));
@@ -364,9 +418,10 @@ impl<'a> Differ<'a> {
                         vec![step],
                     );
                 }
-                Some(ea) if ea != eb => {
+                Some(ea) if ea.schema != eb.schema || ea.version != eb.version => {
                     let mut sql = Vec::new();
                     let mut detail = Vec::new();
+                    let mut hz = None;
                     if ea.schema != eb.schema {
                         sql.push(format!(
                             "ALTER EXTENSION {} SET SCHEMA {}",
@@ -375,12 +430,31 @@ impl<'a> Differ<'a> {
                         ));
                         detail.push(format!("schema {}, expected {}", ea.schema, eb.schema));
                     }
-                    if ea.version != eb.version {
+                    if ea.version != eb.version && ea.update_targets.contains(&eb.version) {
                         sql.push(format!(
                             "ALTER EXTENSION {} UPDATE TO {}",
                             ident(n),
                             literal(&eb.version)
                         ));
+                    } else if ea.version != eb.version {
+                        // No update path (usually a downgrade): make it again at that version.
+                        sql.push(format!("DROP EXTENSION {}", ident(n)));
+                        sql.push(format!(
+                            "CREATE EXTENSION {} WITH SCHEMA {} VERSION {}",
+                            ident(n),
+                            ident(&eb.schema),
+                            literal(&eb.version)
+                        ));
+                        hz = hazard(
+                            "data-loss",
+                            n,
+                            format!(
+                                "Extension {n} has no update path from {} to {}: it is dropped and created again, which fails if objects use it.",
+                                ea.version, eb.version
+                            ),
+                        );
+                    }
+                    if ea.version != eb.version {
                         detail.push(format!("version {}, expected {}", ea.version, eb.version));
                     }
                     let step = Step::new(phase::EXTENSION, key, sql);
@@ -389,7 +463,7 @@ impl<'a> Differ<'a> {
                         n.clone(),
                         Action::Alter,
                         detail.join("; "),
-                        None,
+                        hz,
                         vec![step],
                     );
                 }
@@ -531,7 +605,14 @@ impl<'a> Differ<'a> {
                         render::create_enum(eb),
                     ];
                     let ty = qname(q);
-                    for (t, col) in enum_columns(a, q) {
+                    // Columns that stay (a dropped one goes before this runs).
+                    let kept = enum_columns(a, q).into_iter().filter(|(t, col)| {
+                        b.tables
+                            .get(t)
+                            .and_then(|tb| tb.column(&col.name))
+                            .is_some()
+                    });
+                    for (t, col) in kept {
                         let array = if col.type_sql.ends_with("[]") {
                             "[]"
                         } else {
@@ -1186,7 +1267,16 @@ impl<'a> Differ<'a> {
                 .as_ref()
                 .map(|c| format!(" COLLATE {c}"))
                 .unwrap_or_default();
-            let using = if assignment_cast(&ca.type_sql, &cb.type_sql) {
+            let enum_side = is_enum(self.a, &ca.type_sql) || is_enum(self.b, &cb.type_sql);
+            let using = if enum_side {
+                // Enums convert to and from anything through their labels.
+                let arr = if cb.type_sql.ends_with("[]") {
+                    "[]"
+                } else {
+                    ""
+                };
+                format!(" USING {c}::text{arr}::{}", cb.type_sql)
+            } else if assignment_cast(&ca.type_sql, &cb.type_sql) {
                 String::new()
             } else {
                 format!(" USING {c}::{}", cb.type_sql)
@@ -1272,7 +1362,14 @@ impl<'a> Differ<'a> {
         let (a, b) = (self.a, self.b);
         for (f, fb) in &b.functions {
             let key = keys::function(f);
-            let create = Step::new(phase::FUNCTION, key.clone(), vec![fb.definition.clone()])
+            let ph = if fb.definition.contains("\n LANGUAGE sql\n")
+                && !fb.definition.contains("BEGIN ATOMIC")
+            {
+                phase::SQL_FUNCTION
+            } else {
+                phase::FUNCTION
+            };
+            let create = Step::new(ph, key.clone(), vec![fb.definition.clone()])
                 .after(keys::schema(&f.schema));
             match a.functions.get(f) {
                 None => self.push(
@@ -1830,6 +1927,14 @@ fn same_shape(a: &Table, b: &Table) -> bool {
         v
     };
     !a.columns.is_empty() && shape(a) == shape(b)
+}
+
+/// Whether `type_sql` (or its element type) is an enum of `c`.
+fn is_enum(c: &Catalog, type_sql: &str) -> bool {
+    let base = type_sql.trim_end_matches("[]");
+    c.enums
+        .keys()
+        .any(|q| qname(q) == base || format!("{}.{}", ident(&q.schema), ident(&q.name)) == base)
 }
 
 fn is_subsequence(old: &[String], new: &[String]) -> bool {

@@ -56,7 +56,10 @@ fn queries() -> Vec<(&'static str, String)> {
     ));
     q.push((
         "extensions",
-        "SELECT x.oid, x.extname::text, n.nspname::text, x.extversion FROM pg_extension x \
+        "SELECT x.oid, x.extname::text, n.nspname::text, x.extversion, \
+         ARRAY(SELECT u.target FROM pg_extension_update_paths(x.extname) u \
+           WHERE u.source = x.extversion AND u.path IS NOT NULL ORDER BY 1) \
+         FROM pg_extension x \
          JOIN pg_namespace n ON n.oid = x.extnamespace"
             .to_owned(),
     ));
@@ -360,6 +363,7 @@ fn assemble(
                 name,
                 schema: get(row, 2, w)?,
                 version: get(row, 3, w)?,
+                update_targets: get(row, 4, w)?,
             },
         );
     }

@@ -64,6 +64,9 @@ pub struct Extension {
     pub name: String,
     pub schema: String,
     pub version: String,
+    /// Versions `ALTER EXTENSION ... UPDATE TO` can reach from `version` on this server (not
+    /// compared: a property of the server's installed files).
+    pub update_targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
