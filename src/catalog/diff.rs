@@ -1956,3 +1956,291 @@ fn enum_columns(c: &Catalog, q: &QName) -> Vec<(QName, Column)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::*;
+    use super::super::{migration, residual, RenderOptions};
+    use super::*;
+
+    fn table(name: &str, cols: &[(&str, &str)]) -> Table {
+        let mut t = Table::new(QName::new("public", name));
+        t.columns = cols.iter().map(|(n, ty)| Column::new(n, ty)).collect();
+        t
+    }
+
+    fn with_tables(ts: Vec<Table>) -> Catalog {
+        let mut c = Catalog::default();
+        c.schemas.insert("public".into());
+        for t in ts {
+            c.tables.insert(t.name.clone(), t);
+        }
+        c
+    }
+
+    fn up(a: &Catalog, b: &Catalog) -> String {
+        migration(a, b, &RenderOptions::default()).upgrade
+    }
+
+    #[test]
+    fn equal_catalogs_give_nothing() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let m = migration(&a, &a, &RenderOptions::default());
+        assert!(m.is_empty());
+        assert!(m.changes.is_empty());
+        assert!(residual(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn an_added_column_is_added_and_dropped_back() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let b = with_tables(vec![table("t", &[("a", "integer"), ("b", "text")])]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "ALTER TABLE t ADD COLUMN b text;\n");
+        assert_eq!(m.downgrade, "ALTER TABLE t DROP COLUMN b;\n");
+        assert_eq!(m.changes[0].action, "alter");
+        assert_eq!(
+            residual(&a, &b)[0].to_string(),
+            "table public.t: column b missing"
+        );
+        assert_eq!(
+            residual(&b, &a)[0].to_string(),
+            "table public.t: column b not expected"
+        );
+    }
+
+    #[test]
+    fn column_order_does_not_count() {
+        let a = with_tables(vec![table("t", &[("a", "integer"), ("b", "text")])]);
+        let b = with_tables(vec![table("t", &[("b", "text"), ("a", "integer")])]);
+        assert!(residual(&a, &b).is_empty());
+    }
+
+    #[test]
+    fn a_type_change_casts_where_no_assignment_cast_exists() {
+        let a = with_tables(vec![table("t", &[("a", "text"), ("b", "integer")])]);
+        let b = with_tables(vec![table("t", &[("a", "integer"), ("b", "bigint")])]);
+        let sql = up(&a, &b);
+        assert!(
+            sql.contains("ALTER TABLE t ALTER COLUMN a TYPE integer USING a::integer;"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("ALTER TABLE t ALTER COLUMN b TYPE bigint;"),
+            "{sql}"
+        );
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert!(m.hazards.iter().all(|h| h.kind == "rewrite"));
+    }
+
+    #[test]
+    fn casts_and_rewrites_are_judged_by_type() {
+        assert!(assignment_cast("integer", "bigint"));
+        assert!(assignment_cast("integer", "text"));
+        assert!(assignment_cast(
+            "character varying(10)",
+            "character varying(20)"
+        ));
+        assert!(!assignment_cast("text", "integer"));
+        assert!(!assignment_cast("integer[]", "text"));
+        assert!(!assignment_cast("jsonb", "json"));
+        assert!(binary_compatible(
+            "character varying(10)",
+            "character varying(20)"
+        ));
+        assert!(binary_compatible("character varying(10)", "text"));
+        assert!(!binary_compatible(
+            "character varying(20)",
+            "character varying(10)"
+        ));
+        assert!(binary_compatible("numeric(10,2)", "numeric(12,2)"));
+        assert!(!binary_compatible("integer", "bigint"));
+    }
+
+    #[test]
+    fn set_not_null_is_a_hazard() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let mut b = a.clone();
+        b.tables
+            .values_mut()
+            .for_each(|t| t.columns[0].not_null = true);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "ALTER TABLE t ALTER COLUMN a SET NOT NULL;\n");
+        assert_eq!(m.downgrade, "ALTER TABLE t ALTER COLUMN a DROP NOT NULL;\n");
+        assert_eq!(m.hazards[0].kind, "not-null");
+    }
+
+    #[test]
+    fn a_dropped_and_added_column_of_one_type_may_be_a_rename() {
+        let a = with_tables(vec![table("t", &[("old", "text")])]);
+        let b = with_tables(vec![table("t", &[("new", "text")])]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        let h = m
+            .hazards
+            .iter()
+            .find(|h| h.kind == "rename?")
+            .expect("rename hazard");
+        assert!(
+            h.message
+                .contains("ALTER TABLE t RENAME COLUMN old TO new;"),
+            "{}",
+            h.message
+        );
+    }
+
+    #[test]
+    fn a_dropped_table_is_data_loss_and_a_same_shaped_new_one_a_rename() {
+        let a = with_tables(vec![table("a", &[("x", "integer")])]);
+        let b = with_tables(vec![table("b", &[("x", "integer")])]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        let kinds: Vec<&str> = m.hazards.iter().map(|h| h.kind.as_str()).collect();
+        assert!(
+            kinds.contains(&"data-loss") && kinds.contains(&"rename?"),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            m.upgrade,
+            "DROP TABLE a;\nCREATE TABLE b (\n    x integer\n);\n"
+        );
+    }
+
+    fn with_enum(values: &[&str]) -> Catalog {
+        let mut c = with_tables(vec![table("t", &[("m", "mood")])]);
+        let q = QName::new("public", "mood");
+        c.enums.insert(
+            q.clone(),
+            Enum {
+                name: q,
+                values: values.iter().map(|v| v.to_string()).collect(),
+            },
+        );
+        c
+    }
+
+    #[test]
+    fn enum_values_are_added_in_place() {
+        let m = migration(
+            &with_enum(&["a", "c"]),
+            &with_enum(&["a", "b", "c", "d"]),
+            &RenderOptions::default(),
+        );
+        assert_eq!(
+            m.upgrade,
+            "ALTER TYPE mood ADD VALUE 'b' BEFORE 'c';\nALTER TYPE mood ADD VALUE 'd';\n"
+        );
+        // The way back cannot remove values: the type is recreated.
+        assert!(m.downgrade.starts_with("ALTER TYPE mood RENAME TO mood__dapp_old;\nCREATE TYPE mood AS ENUM ('a', 'c');\nALTER TABLE t ALTER COLUMN m TYPE mood USING m::text::mood;\nDROP TYPE mood__dapp_old;\n"), "{}", m.downgrade);
+    }
+
+    #[test]
+    fn concurrently_marks_the_migration_non_transactional() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let mut b = a.clone();
+        let q = QName::new("public", "ix");
+        b.indexes.insert(
+            q.clone(),
+            Index {
+                name: q,
+                table: QName::new("public", "t"),
+                definition: "CREATE INDEX ix ON public.t USING btree (a)".into(),
+            },
+        );
+        let m = migration(&a, &b, &RenderOptions { concurrently: true });
+        assert_eq!(
+            m.upgrade,
+            "CREATE INDEX CONCURRENTLY ix ON public.t USING btree (a);\n"
+        );
+        assert!(!m.transactional);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert!(m.transactional);
+    }
+
+    #[test]
+    fn a_view_is_recreated_when_a_column_it_reads_changes_type() {
+        let mut a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let v = QName::new("public", "v");
+        a.views.insert(
+            v.clone(),
+            View {
+                name: v.clone(),
+                materialized: false,
+                query: " SELECT t.a FROM t".into(),
+                options: vec![],
+            },
+        );
+        a.deps
+            .entry(keys::relation(&v))
+            .or_default()
+            .insert("rel:public.t".into());
+        let mut b = a.clone();
+        b.tables
+            .values_mut()
+            .for_each(|t| t.columns[0].type_sql = "bigint".into());
+        let sql = up(&a, &b);
+        assert_eq!(
+            sql,
+            "DROP VIEW v;\nALTER TABLE t ALTER COLUMN a TYPE bigint;\nCREATE VIEW v AS\n SELECT t.a FROM t;\n"
+        );
+        // Recreating the view is not itself a difference.
+        assert_eq!(residual(&a, &b).len(), 1);
+    }
+
+    #[test]
+    fn a_serial_sequence_goes_with_its_table() {
+        let mut a = with_tables(vec![table("t", &[("id", "integer")])]);
+        let s = QName::new("public", "t_id_seq");
+        a.sequences.insert(
+            s.clone(),
+            Sequence {
+                name: s,
+                data_type: "integer".into(),
+                start: 1,
+                increment: 1,
+                min: 1,
+                max: i32::MAX as i64,
+                cache: 1,
+                cycle: false,
+                owned_by: Some((QName::new("public", "t"), "id".into())),
+            },
+        );
+        let b = with_tables(vec![]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "DROP TABLE t;\n");
+        assert_eq!(
+            m.downgrade,
+            "CREATE SEQUENCE t_id_seq AS integer;\nCREATE TABLE t (\n    id integer\n);\nALTER SEQUENCE t_id_seq OWNED BY t.id;\n"
+        );
+    }
+
+    #[test]
+    fn privileges_are_granted_and_revoked_back() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let mut b = a.clone();
+        b.privileges.insert(Privilege {
+            on: PrivTarget {
+                key: "rel:public.t".into(),
+                sql: "TABLE t".into(),
+            },
+            grantee: "app".into(),
+            privilege: "SELECT".into(),
+            grantable: false,
+            revoked: false,
+        });
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "GRANT SELECT ON TABLE t TO app;\n");
+        assert_eq!(m.downgrade, "REVOKE SELECT ON TABLE t FROM app;\n");
+    }
+
+    #[test]
+    fn not_compared_objects_are_reported_from_either_side() {
+        let a = with_tables(vec![]);
+        let mut b = a.clone();
+        b.not_compared.insert("rule r on public.t".into());
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.not_compared, ["rule r on public.t"]);
+        assert_eq!(
+            residual(&a, &b)[0].to_string(),
+            "not compared rule r on public.t: missing"
+        );
+    }
+}
