@@ -172,6 +172,54 @@ fn hazard(kind: &str, object: &str, message: String) -> Option<Hazard> {
     })
 }
 
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cast {
+    /// `ALTER COLUMN TYPE` converts by itself.
+    Assignment,
+    /// `USING col::new`.
+    Explicit,
+    /// No cast between the two: `USING col::text::new` (every type reads and prints text).
+    ThroughText,
+}
+
+/// How a column converts from `from` to `to`, from the server's casts when the catalog has
+/// them (else from what PostgreSQL's built-in casts are known to be).
+pub fn cast(c: &Catalog, from: &str, to: &str) -> Cast {
+    if c.casts.is_empty() {
+        return if assignment_cast(from, to) {
+            Cast::Assignment
+        } else {
+            Cast::Explicit
+        };
+    }
+    let base = |t: &str| -> String {
+        let t = t.trim_end_matches("[]");
+        match t.find('(') {
+            Some(i) => {
+                let close = t[i..].find(')').map(|j| i + j + 1).unwrap_or(t.len());
+                format!("{}{}", &t[..i], &t[close..]).trim().to_owned()
+            }
+            None => t.trim().to_owned(),
+        }
+    };
+    if from.ends_with("[]") != to.ends_with("[]") {
+        return Cast::ThroughText;
+    }
+    let (f, t) = (base(from), base(to));
+    if f == t {
+        return Cast::Assignment;
+    }
+    match c.casts.get(&(f.clone(), t.clone())) {
+        Some('i') | Some('a') => Cast::Assignment,
+        Some(_) => Cast::Explicit,
+        // Conversion to a string type through its output function is an assignment cast.
+        None if ["text", "character varying", "character"].contains(&t.as_str()) => {
+            Cast::Assignment
+        }
+        None => Cast::ThroughText,
+    }
+}
+
 /// Whether PostgreSQL converts `from` to `to` in `ALTER COLUMN TYPE` without a `USING`
 /// (an implicit or assignment cast exists).
 pub fn assignment_cast(from: &str, to: &str) -> bool {
@@ -292,6 +340,24 @@ impl<'a> Differ<'a> {
                         self.retyped.insert(keys::relation(&t));
                     }
                 }
+            }
+        }
+        // Partitions go with a recreated parent, and are made again after it.
+        loop {
+            let mut grew = false;
+            for (q, ta) in &a.tables {
+                let parent_recreated = ta
+                    .partition_of
+                    .as_ref()
+                    .is_some_and(|(p, _)| self.recreated.contains(&keys::relation(p)));
+                let key = keys::relation(q);
+                if parent_recreated && b.tables.contains_key(q) && !self.recreated.contains(&key) {
+                    self.recreated.insert(key);
+                    grew = true;
+                }
+            }
+            if !grew {
+                break;
             }
         }
         for (q, va) in &a.views {
@@ -966,11 +1032,19 @@ impl<'a> Differ<'a> {
             );
         }
         for t in &dropped {
-            let mut step = Step::drop(
-                phase::TABLE,
-                keys::relation(&t.name),
-                vec![format!("DROP TABLE {}", qname(&t.name))],
-            );
+            let mut sql = Vec::new();
+            // A partition is detached first: foreign keys to the parent otherwise refuse.
+            if let Some((p, _)) = &t.partition_of {
+                if b.tables.contains_key(p) {
+                    sql.push(format!(
+                        "ALTER TABLE {} DETACH PARTITION {}",
+                        qname(p),
+                        qname(&t.name)
+                    ));
+                }
+            }
+            sql.push(format!("DROP TABLE {}", qname(&t.name)));
+            let mut step = Step::drop(phase::TABLE, keys::relation(&t.name), sql);
             step.after = children_deps(a, &t.name);
             let h = hazard(
                 "data-loss",
@@ -998,7 +1072,7 @@ impl<'a> Differ<'a> {
         let key = keys::relation(q);
         let name = q.to_string();
         let at = alter_table(q);
-        if table_recreated(ta, tb) {
+        if table_recreated(ta, tb) || self.recreated.contains(&key) {
             let mut drop = Step::drop(
                 phase::TABLE,
                 key.clone(),
@@ -1011,16 +1085,22 @@ impl<'a> Differ<'a> {
             if let Some((p, _)) = &tb.partition_of {
                 create = create.after(keys::relation(p));
             }
+            let own = table_recreated(ta, tb);
             let h = hazard(
                 "data-loss",
                 &name,
-                format!("Table {q} is recreated (its partitioning changes): its rows are lost."),
+                if own {
+                    format!("Table {q} is recreated (its partitioning changes): its rows are lost.")
+                } else {
+                    format!("Partition {q} is recreated with its parent: its rows are lost.")
+                },
             );
+            let detail = if own { "partitioning differs" } else { "" };
             self.push(
                 "table",
                 name,
                 Action::Alter,
-                "partitioning differs".into(),
+                detail.into(),
                 h,
                 vec![drop, create],
             );
@@ -1276,10 +1356,12 @@ impl<'a> Differ<'a> {
                     ""
                 };
                 format!(" USING {c}::text{arr}::{}", cb.type_sql)
-            } else if assignment_cast(&ca.type_sql, &cb.type_sql) {
-                String::new()
             } else {
-                format!(" USING {c}::{}", cb.type_sql)
+                match cast(self.b, &ca.type_sql, &cb.type_sql) {
+                    Cast::Assignment => String::new(),
+                    Cast::Explicit => format!(" USING {c}::{}", cb.type_sql),
+                    Cast::ThroughText => format!(" USING {c}::text::{}", cb.type_sql),
+                }
             };
             sql.push(format!("{ac} TYPE {}{coll}{using}", cb.type_sql));
             if ca.type_sql != cb.type_sql {
@@ -1611,7 +1693,12 @@ impl<'a> Differ<'a> {
             let key = keys::index(q);
             let existing = a.tables.contains_key(&ib.table)
                 && !self.recreated.contains(&keys::relation(&ib.table));
-            let conc = self.opts.concurrently && existing;
+            // CONCURRENTLY is refused on a partitioned table.
+            let partitioned = b
+                .tables
+                .get(&ib.table)
+                .is_some_and(|t| t.partition_by.is_some());
+            let conc = self.opts.concurrently && existing && !partitioned;
             let def = if conc {
                 ib.definition.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1)
             } else {
@@ -2242,5 +2329,29 @@ mod tests {
             residual(&a, &b)[0].to_string(),
             "not compared rule r on public.t: missing"
         );
+    }
+}
+
+#[cfg(test)]
+mod cast_tests {
+    use super::*;
+
+    #[test]
+    fn casts_come_from_the_servers_table() {
+        let mut c = Catalog::default();
+        c.casts.insert(("bigint".into(), "integer".into()), 'a');
+        c.casts.insert(("integer".into(), "boolean".into()), 'e');
+        assert_eq!(cast(&c, "bigint", "integer"), Cast::Assignment);
+        assert_eq!(cast(&c, "integer", "boolean"), Cast::Explicit);
+        assert_eq!(
+            cast(&c, "bigint", "timestamp(3) without time zone"),
+            Cast::ThroughText
+        );
+        assert_eq!(cast(&c, "jsonb", "text"), Cast::Assignment);
+        assert_eq!(
+            cast(&c, "character varying(5)", "character varying(9)"),
+            Cast::Assignment
+        );
+        assert_eq!(cast(&c, "integer[]", "integer"), Cast::ThroughText);
     }
 }

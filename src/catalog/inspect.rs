@@ -241,6 +241,11 @@ fn queries() -> Vec<(&'static str, String)> {
     ));
     let ext = |c: &str, o: &str| not_ext(c, o);
     q.push((
+        "casts",
+        "SELECT format_type(castsource, NULL), format_type(casttarget, NULL), castcontext::text FROM pg_cast"
+            .to_owned(),
+    ));
+    q.push((
         "other objects",
         format!(
             "SELECT 'rule ' || r.rulename || ' on ' || n.nspname || '.' || c.relname FROM pg_rewrite r \
@@ -688,12 +693,15 @@ fn assemble(
                 sql: format!("INDEX {}", qname(&q)),
             },
         );
+        // An index of a partitioned table prints `ON ONLY`, which would leave it invalid
+        // until each partition's index is attached; without ONLY it cascades to them.
+        let definition: String = get(row, 4, w)?;
         c.indexes.insert(
             q.clone(),
             Index {
                 name: q,
                 table: t,
-                definition: get(row, 4, w)?,
+                definition: definition.replacen(" ON ONLY ", " ON ", 1),
             },
         );
     }
@@ -921,6 +929,14 @@ fn assemble(
         c.deps.entry(from).or_default().insert(to);
     }
 
+    for row in r("casts") {
+        let w = "casts";
+        let context: String = get(row, 2, w)?;
+        c.casts.insert(
+            (get(row, 0, w)?, get(row, 1, w)?),
+            context.chars().next().unwrap_or('e'),
+        );
+    }
     for row in r("other objects") {
         let what: String = get(row, 0, "other objects")?;
         c.not_compared.insert(what);

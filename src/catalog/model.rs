@@ -57,6 +57,9 @@ pub struct Catalog {
     pub not_compared: BTreeSet<String>,
     /// Dependencies between objects (object key -> keys it depends on), for ordering.
     pub deps: BTreeMap<String, BTreeSet<String>>,
+    /// The server's casts: (source, target) type names -> `i` implicit, `a` assignment,
+    /// `e` explicit. Not compared; tells which column type changes need `USING`.
+    pub casts: BTreeMap<(String, String), char>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
