@@ -333,6 +333,34 @@ impl<'a> Differ<'a> {
                 }
             }
         }
+        // Foreign keys over a column that changes type are dropped and added again around it.
+        let retyped_col = |t: &QName, col: &str| {
+            let ta = a.tables.get(t);
+            let tb = b.tables.get(t);
+            match (
+                ta.and_then(|x| x.column(col)),
+                tb.and_then(|x| x.column(col)),
+            ) {
+                (Some(ca), Some(cb)) => ca.type_sql != cb.type_sql,
+                _ => false,
+            }
+        };
+        for (id, con) in &a.constraints {
+            if con.kind != 'f' || !b.constraints.contains_key(id) {
+                continue;
+            }
+            let Some((own, target, refs)) = parse_fk(&con.definition) else {
+                continue;
+            };
+            let target = a.tables.keys().find(|t| {
+                qname(t) == target || format!("{}.{}", ident(&t.schema), ident(&t.name)) == target
+            });
+            let hit = own.iter().any(|c| retyped_col(&id.table, c))
+                || target.is_some_and(|t| refs.iter().any(|c| retyped_col(t, c)));
+            if hit {
+                self.recreated.insert(keys::constraint(id));
+            }
+        }
         for (q, ea) in &a.enums {
             if let Some(eb) = b.enums.get(q) {
                 if !is_subsequence(&ea.values, &eb.values) {
@@ -944,7 +972,17 @@ impl<'a> Differ<'a> {
                         ));
                     }
                     if sa.owned_by != sb.owned_by {
-                        steps.push(owned(sb));
+                        // Released first, so dropping the old owner does not take it along.
+                        if sa.owned_by.is_some() {
+                            steps.push(Step::drop(
+                                phase::OWNED_BY,
+                                format!("owned:{q}"),
+                                vec![format!("ALTER SEQUENCE {} OWNED BY NONE", qname(q))],
+                            ));
+                        }
+                        if sb.owned_by.is_some() {
+                            steps.push(owned(sb));
+                        }
                     }
                     self.push(
                         "sequence",
@@ -1073,11 +1111,28 @@ impl<'a> Differ<'a> {
         let name = q.to_string();
         let at = alter_table(q);
         if table_recreated(ta, tb) || self.recreated.contains(&key) {
-            let mut drop = Step::drop(
-                phase::TABLE,
-                key.clone(),
-                vec![format!("DROP TABLE {}", qname(q))],
-            );
+            // Sequences it owns (serial columns) are released first and owned again after.
+            let mut drop_sql = Vec::new();
+            let mut owned_again = Vec::new();
+            for (sq, s) in &self.a.sequences {
+                if s.owned_by.as_ref().is_some_and(|(t, _)| t == q) {
+                    drop_sql.push(format!("ALTER SEQUENCE {} OWNED BY NONE", qname(sq)));
+                }
+            }
+            for s in self.b.sequences.values() {
+                if s.owned_by.as_ref().is_some_and(|(t, _)| t == q) {
+                    owned_again.push(
+                        Step::new(
+                            phase::OWNED_BY,
+                            format!("owned:{}", s.name),
+                            vec![render::owned_by(s)],
+                        )
+                        .after(key.clone()),
+                    );
+                }
+            }
+            drop_sql.push(format!("DROP TABLE {}", qname(q)));
+            let mut drop = Step::drop(phase::TABLE, key.clone(), drop_sql);
             drop.after = children_deps(self.a, q);
             let mut sql = vec![render::create_table(tb)];
             sql.extend(rls_sql(None, tb));
@@ -1096,14 +1151,9 @@ impl<'a> Differ<'a> {
                 },
             );
             let detail = if own { "partitioning differs" } else { "" };
-            self.push(
-                "table",
-                name,
-                Action::Alter,
-                detail.into(),
-                h,
-                vec![drop, create],
-            );
+            let mut steps = vec![drop, create];
+            steps.extend(owned_again);
+            self.push("table", name, Action::Alter, detail.into(), h, steps);
             return;
         }
         let one = |sql: String| vec![Step::new(phase::TABLE, key.clone(), vec![sql])];
@@ -1806,6 +1856,32 @@ impl<'a> Differ<'a> {
 
     fn privileges(&mut self) {
         let (a, b) = (self.a, self.b);
+        // Undo first: a privilege changing its grant option is revoked, then granted again.
+        for p in &a.privileges {
+            if !b.privileges.contains(p)
+                && !self.gone(&p.on.key)
+                && !self.recreated.contains(&p.on.key)
+            {
+                let st = Step::new(
+                    phase::PRIVILEGE,
+                    format!("priv:{}", p.on.key),
+                    vec![render::undo_privilege(p)],
+                );
+                let what = if p.revoked { "revoked" } else { "granted" };
+                let detail = format!(
+                    "{} on {} to {}: {what}, not expected",
+                    p.privilege, p.on.sql, p.grantee
+                );
+                self.push(
+                    "privilege",
+                    p.on.sql.clone(),
+                    Action::Drop,
+                    detail,
+                    None,
+                    vec![st],
+                );
+            }
+        }
         for p in &b.privileges {
             if !a.privileges.contains(p) || self.recreated.contains(&p.on.key) {
                 let st = Step::new(
@@ -1837,31 +1913,6 @@ impl<'a> Differ<'a> {
                     hazard: None,
                     steps: vec![st],
                 });
-            }
-        }
-        for p in &a.privileges {
-            if !b.privileges.contains(p)
-                && !self.gone(&p.on.key)
-                && !self.recreated.contains(&p.on.key)
-            {
-                let st = Step::new(
-                    phase::PRIVILEGE,
-                    format!("priv:{}", p.on.key),
-                    vec![render::undo_privilege(p)],
-                );
-                let what = if p.revoked { "revoked" } else { "granted" };
-                let detail = format!(
-                    "{} on {} to {}: {what}, not expected",
-                    p.privilege, p.on.sql, p.grantee
-                );
-                self.push(
-                    "privilege",
-                    p.on.sql.clone(),
-                    Action::Drop,
-                    detail,
-                    None,
-                    vec![st],
-                );
             }
         }
     }
@@ -2014,6 +2065,27 @@ fn same_shape(a: &Table, b: &Table) -> bool {
         v
     };
     !a.columns.is_empty() && shape(a) == shape(b)
+}
+
+/// The columns, referenced table and referenced columns of a foreign key definition
+/// (`FOREIGN KEY (a, "B") REFERENCES s.t(x, y) ...`), names unquoted.
+fn parse_fk(def: &str) -> Option<(Vec<String>, String, Vec<String>)> {
+    let rest = def.strip_prefix("FOREIGN KEY (")?;
+    let (own, rest) = rest.split_once(") REFERENCES ")?;
+    let (target, rest) = rest.split_once('(')?;
+    let (refs, _) = rest.split_once(')')?;
+    let cols = |s: &str| -> Vec<String> {
+        s.split(", ")
+            .map(|c| {
+                let c = c.trim();
+                match c.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+                    Some(q) => q.replace("\"\"", "\""),
+                    None => c.to_owned(),
+                }
+            })
+            .collect()
+    };
+    Some((cols(own), target.trim().to_owned(), cols(refs)))
 }
 
 /// Whether `type_sql` (or its element type) is an enum of `c`.

@@ -929,6 +929,29 @@ fn assemble(
         c.deps.entry(from).or_default().insert(to);
     }
 
+    // The body of a SQL function is checked when it is created, but what it calls is not
+    // recorded (unless BEGIN ATOMIC): find the functions it names.
+    let names: Vec<(String, String)> = c
+        .functions
+        .keys()
+        .map(|f| (keys::function(f), format!("{}(", ident(&f.name))))
+        .collect();
+    for (id, f) in &c.functions {
+        if !f.definition.contains("\n LANGUAGE sql\n") {
+            continue;
+        }
+        let body = f
+            .definition
+            .split_once(" AS ")
+            .map(|(_, b)| b)
+            .unwrap_or("");
+        let own = keys::function(id);
+        for (key, call) in &names {
+            if *key != own && body.contains(call.as_str()) {
+                c.deps.entry(own.clone()).or_default().insert(key.clone());
+            }
+        }
+    }
     for row in r("casts") {
         let w = "casts";
         let context: String = get(row, 2, w)?;

@@ -98,9 +98,25 @@ pub fn migration(from: &Catalog, to: &Catalog, opts: &RenderOptions) -> Migratio
 fn script(changes: &[diff::Change], from: &Catalog, to: &Catalog) -> (String, bool) {
     let steps: Vec<order::Step> = changes.iter().flat_map(|c| c.steps.clone()).collect();
     let steps = order::order(steps, &from.deps, &to.deps);
-    let concurrent = steps.iter().any(|s| s.concurrent);
-    let sql: Vec<String> = steps.into_iter().flat_map(|s| s.sql).collect();
+    let sql: Vec<String> = steps.iter().flat_map(|s| s.sql.clone()).collect();
+    // A value added to an enum cannot be used in the transaction that adds it: when a later
+    // statement uses it, the revision runs statement by statement.
+    let new_value_used = sql.iter().enumerate().any(|(i, s)| {
+        added_enum_value(s).is_some_and(|(ty, lit)| {
+            let used = format!("{lit}::{ty}");
+            sql[i + 1..].iter().any(|later| later.contains(&used))
+        })
+    });
+    let concurrent = steps.iter().any(|s| s.concurrent) || new_value_used;
     (render::script(&sql), concurrent)
+}
+
+/// `ALTER TYPE t ADD VALUE 'v' ...` -> (`t`, `'v'`).
+fn added_enum_value(sql: &str) -> Option<(&str, &str)> {
+    let rest = sql.strip_prefix("ALTER TYPE ")?;
+    let (ty, rest) = rest.split_once(" ADD VALUE ")?;
+    let end = rest.find(" BEFORE ").unwrap_or(rest.len());
+    Some((ty, &rest[..end]))
 }
 
 /// Object-by-object differences that remain between two states; empty = equal.
