@@ -1115,7 +1115,8 @@ impl<'a> Differ<'a> {
             let mut drop_sql = Vec::new();
             let mut owned_again = Vec::new();
             for (sq, s) in &self.a.sequences {
-                if s.owned_by.as_ref().is_some_and(|(t, _)| t == q) {
+                let kept = self.b.sequences.contains_key(sq);
+                if kept && s.owned_by.as_ref().is_some_and(|(t, _)| t == q) {
                     drop_sql.push(format!("ALTER SEQUENCE {} OWNED BY NONE", qname(sq)));
                 }
             }
