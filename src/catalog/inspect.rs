@@ -236,7 +236,7 @@ fn queries() -> Vec<(&'static str, String)> {
            WHEN 'pg_attrdef'::regclass THEN (SELECT a.adrelid FROM pg_attrdef a WHERE a.oid = d.objid) \
            ELSE d.objid END, \
          d.refclassid::regclass::text, d.refobjid, d.deptype::text \
-         FROM pg_depend d WHERE d.deptype IN ('n', 'a', 'e') AND d.objid >= 16384 AND d.refobjid >= 16384"
+         FROM pg_depend d WHERE d.deptype IN ('n', 'a', 'e', 'P') AND d.objid >= 16384 AND d.refobjid >= 16384"
             .to_owned(),
     ));
     let ext = |c: &str, o: &str| not_ext(c, o);
