@@ -942,7 +942,7 @@ fn assemble(
         }
         let body = f
             .definition
-            .split_once(" AS ")
+            .split_once("\n LANGUAGE sql\n")
             .map(|(_, b)| b)
             .unwrap_or("");
         let own = keys::function(id);
