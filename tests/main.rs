@@ -6,6 +6,7 @@ mod support;
 mod alembic_compat;
 mod authoring;
 mod bad_input;
+mod catalog;
 mod cli;
 mod concurrency;
 mod faults;
