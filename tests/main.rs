@@ -7,6 +7,7 @@ mod alembic_compat;
 mod authoring;
 mod autogen;
 mod bad_input;
+mod catalog;
 mod cli;
 mod concurrency;
 mod faults;
