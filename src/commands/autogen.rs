@@ -252,7 +252,9 @@ impl App<'_, '_> {
         } else {
             None
         };
+        let names = std::cell::RefCell::new(Vec::new());
         let build = |state: State, sql: Option<String>| {
+            let names = &names;
             let dev = dev.clone();
             let copts = copts.clone();
             let eopts = eopts.clone();
@@ -264,6 +266,9 @@ impl App<'_, '_> {
                     return Ok::<Catalog, ScratchError>(database.unwrap_or_default());
                 }
                 let s = Scratch::create(dev.as_deref().unwrap_or_default(), &copts).await?;
+                names
+                    .borrow_mut()
+                    .push(format!("{} ({})", s.name(), describe(&state)));
                 let r = async {
                     match (&state, g, &sql) {
                         (State::Files, Some(g), _) => {
@@ -289,6 +294,10 @@ impl App<'_, '_> {
                 .map_err(interrupted_scratch)?
                 .map_err(Error::from)
         })?;
+        if self.debug() {
+            let names = names.into_inner().join(" and ");
+            self.log(&format!("DEBUG [dapp] scratch databases {names}"));
+        }
         let m = catalog::migration(&before, &after, &ropts);
         match self.format {
             Format::Json => {
