@@ -44,9 +44,7 @@ fn a_scratch_database_is_created_used_and_dropped() {
         let name = s.name().to_owned();
         assert!(name.starts_with(&format!("dapp_scratch_{}_", std::process::id())));
         assert_eq!(scratch_dbs(&name), vec![name.clone()]);
-        s.run_sql("test SQL", "CREATE TABLE t (id integer)")
-            .await
-            .expect("sql");
+        s.run_sql("CREATE TABLE t (id integer)").await.expect("sql");
         let n: i64 = s
             .client()
             .query_one("SELECT count(*) FROM pg_class WHERE relname = 't'", &[])
@@ -85,7 +83,7 @@ fn a_failing_statement_is_located_in_the_sql_given() {
             .await
             .expect("create");
         let e = s
-            .run_sql(
+            .run_named(
                 "the desired schema",
                 "CREATE TABLE a (id integer);\nCREATE TABLE b (id nosuchtype);",
             )
@@ -542,4 +540,23 @@ fn diff_prints_sql_and_json_and_only_reads_the_database() {
     );
     let r = run(&p, &["db", "diff", "--from", "schema", "--to", "other.sql"]);
     r.ok().stdout_has("ADD COLUMN y integer");
+}
+
+#[test]
+fn the_version_table_s_own_schema_is_not_a_change() {
+    let p = project(
+        "CREATE TABLE t (id integer);",
+        "DROP TABLE t;",
+        "CREATE TABLE t (id integer);\n",
+    );
+    p.write(
+        "dapp-migrate.toml",
+        "script_location = \"migrations\"\nschema = \"schema.sql\"\nversion_table_schema = \"meta\"\n",
+    );
+    run(&p, &["db", "migrate", "-m", "nothing"])
+        .ok()
+        .stdout_has("No changes in schema detected.");
+    let r = run(&p, &["db", "diff"]);
+    r.ok();
+    assert!(!r.stdout.contains("meta"), "{}", r.stdout);
 }

@@ -66,10 +66,7 @@ impl App<'_, '_> {
         let copts = self.scratch_options();
         let eopts = self.engine_options(false);
         let iopts = scratch::inspect_options(&self.tables());
-        let ropts = RenderOptions {
-            concurrently,
-            ..Default::default()
-        };
+        let ropts = RenderOptions { concurrently };
         let debug = self.debug();
         let err = &mut *self.io.err;
         let work = async {
@@ -181,11 +178,21 @@ impl App<'_, '_> {
             }
             .into());
         };
-        Ok(scratch::desired_schema_sql(
-            source,
-            &self.config.python_cmd,
-            &self.config.root,
-        )?)
+        let sql = scratch::desired_schema_sql(source, &self.config.python_cmd, &self.config.root)?;
+        Ok(self.with_version_schema(sql))
+    }
+
+    /// `sql` followed by the version table's schema, when it is set: the replayed files have
+    /// it (the engine creates it), so a state loaded from SQL must too, or the diff would drop
+    /// it.
+    fn with_version_schema(&self, mut sql: String) -> String {
+        if let Some(schema) = &self.config.version_table_schema {
+            sql.push_str(&format!(
+                "\n;\nCREATE SCHEMA IF NOT EXISTS {};\n",
+                crate::core::schema::quote_ident(schema)
+            ));
+        }
+        sql
     }
 
     /// `dapp db diff`: the SQL between two states, nothing written.
@@ -206,11 +213,11 @@ impl App<'_, '_> {
         let sql_of = |s: &State| -> Result<Option<String>, Error> {
             Ok(match s {
                 State::Schema => schema_sql.clone(),
-                State::Path(p) => Some(scratch::desired_schema_sql(
+                State::Path(p) => Some(self.with_version_schema(scratch::desired_schema_sql(
                     &SchemaSource::Sql(p.clone()),
                     &[],
                     cwd,
-                )?),
+                )?)),
                 _ => None,
             })
         };
@@ -227,7 +234,6 @@ impl App<'_, '_> {
         let iopts = scratch::inspect_options(&self.tables());
         let ropts = RenderOptions {
             concurrently: a.concurrently,
-            ..Default::default()
         };
         let database = if from == State::Database || to == State::Database {
             let url = self.config.database_url()?;
@@ -274,7 +280,7 @@ impl App<'_, '_> {
                         (State::Files, Some(g), _) => {
                             scratch::replay(&s, g, g.heads(), eopts).await?
                         }
-                        (_, _, Some(sql)) => s.run_sql(&describe(&state), sql).await?,
+                        (_, _, Some(sql)) => s.run_named(&describe(&state), sql).await?,
                         _ => {}
                     }
                     s.inspect(&describe(&state), &iopts).await
@@ -374,7 +380,7 @@ async fn prove(
     clock: &mut Clock,
 ) -> Result<Outcome, ScratchError> {
     let build_target = async {
-        target.run_sql("the desired schema", desired).await?;
+        target.run_named("the desired schema", desired).await?;
         target.inspect("the desired schema", iopts).await
     };
     let build_current = async {

@@ -34,29 +34,32 @@ pub enum ScratchError {
     #[error("cannot connect to {server} to make a scratch database: {source}\n  set dev_url (DAPP_DEV_URL, --dev-url) to a PostgreSQL server where scratch databases may be made")]
     Connect {
         server: String,
-        source: BackendError,
+        source: Box<BackendError>,
     },
     #[error("cannot create a scratch database on {server}: the role may not create databases (it lacks CREATEDB: {source}); set dev_url (DAPP_DEV_URL, --dev-url) to a server where it may, e.g. a local PostgreSQL (postgres://postgres@localhost/postgres), or grant it CREATEDB")]
     NoCreateDb {
         server: String,
-        source: BackendError,
+        source: Box<BackendError>,
     },
     #[error("cannot create the scratch database {name} on {server}: {source}")]
     Create {
         name: String,
         server: String,
-        source: BackendError,
+        source: Box<BackendError>,
     },
     #[error(
         "cannot drop the scratch database {name}: {source}; drop it by hand: DROP DATABASE {name}"
     )]
-    Drop { name: String, source: BackendError },
+    Drop {
+        name: String,
+        source: Box<BackendError>,
+    },
     #[error("{what} failed in the scratch database{}: {source}", location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]
     Sql {
         what: String,
         /// `line L, column C` of the SQL given, and the line's text, when the server said where.
         location: Option<String>,
-        source: BackendError,
+        source: Box<BackendError>,
     },
     #[error("cannot read the catalog of {what}: {detail}")]
     Inspect { what: String, detail: String },
@@ -159,7 +162,7 @@ impl Scratch {
                 .await
                 .map_err(|source| ScratchError::Connect {
                     server: server.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         let name = new_name();
         // Registered before it exists: a signal between CREATE and the register would
@@ -171,7 +174,7 @@ impl Scratch {
             .await;
         if let Err(e) = created {
             unregister(&name);
-            let source = crate::backend::postgres::convert(e);
+            let source = Box::new(crate::backend::postgres::convert(e));
             return Err(if source.code.as_deref() == Some("42501") {
                 ScratchError::NoCreateDb { server, source }
             } else {
@@ -194,7 +197,7 @@ impl Scratch {
             .await
             .map_err(|source| ScratchError::Connect {
                 server: server.clone(),
-                source,
+                source: Box::new(source),
             })?;
         scratch.conn = Some(conn);
         Ok(scratch)
@@ -224,12 +227,17 @@ impl Scratch {
         }
     }
 
-    /// Runs `sql` (one or more statements) in the scratch database; a failure names the line
-    /// and column of `sql` the server pointed at. `what` names the SQL for messages (e.g. "the
-    /// desired schema").
-    pub async fn run_sql(&self, what: &str, sql: &str) -> Result<(), ScratchError> {
+    /// Runs `sql` (one or more statements, in one implicit transaction) in the scratch
+    /// database; a failure names the line and column of `sql` the server pointed at.
+    pub async fn run_sql(&self, sql: &str) -> Result<(), ScratchError> {
+        self.run_named("the SQL", sql).await
+    }
+
+    /// As [`run_sql`](Self::run_sql); `what` names the SQL in messages (e.g. "the desired
+    /// schema").
+    pub async fn run_named(&self, what: &str, sql: &str) -> Result<(), ScratchError> {
         self.client().batch_execute(sql).await.map_err(|e| {
-            let source = crate::backend::postgres::convert(e);
+            let source = Box::new(crate::backend::postgres::convert(e));
             ScratchError::Sql {
                 what: what.to_owned(),
                 location: source.position.map(|p| locate(sql, p as usize)),
@@ -248,11 +256,11 @@ impl Scratch {
         transactional: bool,
     ) -> Result<(), ScratchError> {
         if transactional {
-            return self.run_sql(what, sql).await;
+            return self.run_named(what, sql).await;
         }
         for st in crate::core::statements::split(sql) {
             if let Err(e) = self.client().batch_execute(&st.sql).await {
-                let source = crate::backend::postgres::convert(e);
+                let source = Box::new(crate::backend::postgres::convert(e));
                 let pos = source.position.map(|p| st.offset + p as usize);
                 return Err(ScratchError::Sql {
                     what: what.to_owned(),
@@ -307,16 +315,16 @@ fn drop_blocking(url: &str, name: &str, opts: &ConnectOptions) -> Result<(), Scr
         .build()
         .map_err(|e| ScratchError::Drop {
             name: name.to_owned(),
-            source: BackendError::msg(e.to_string()),
+            source: Box::new(BackendError::msg(e.to_string())),
         })?;
     rt.block_on(drop_database(url, name, opts))
 }
 
 /// Ends the sessions on `name` and drops it (PostgreSQL 12 has no `WITH (FORCE)`).
 async fn drop_database(url: &str, name: &str, opts: &ConnectOptions) -> Result<(), ScratchError> {
-    let failed = |source| ScratchError::Drop {
+    let failed = |source: BackendError| ScratchError::Drop {
         name: name.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let admin = Postgres::connect(url, opts).await.map_err(failed)?;
     let lit = name.replace('\'', "''");
@@ -351,7 +359,6 @@ pub fn inspect_options(tables: &crate::core::schema::Tables) -> crate::catalog::
     }
     crate::catalog::InspectOptions {
         ignore_tables: ignore,
-        ..Default::default()
     }
 }
 
