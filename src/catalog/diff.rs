@@ -51,6 +51,8 @@ struct Differ<'a> {
     recreated: BTreeSet<String>,
     /// Keys of tables whose columns change type (views on them must be recreated).
     retyped: BTreeSet<String>,
+    /// Keys of objects of `a` that `b` lacks or holds as another kind (a table become a view).
+    removed: BTreeSet<String>,
 }
 
 /// The changes that turn `a` into `b`.
@@ -65,6 +67,7 @@ pub fn diff(a: &Catalog, b: &Catalog, opts: &RenderOptions) -> Vec<Change> {
         dropped: ka.difference(&kb).cloned().collect(),
         recreated: BTreeSet::new(),
         retyped: BTreeSet::new(),
+        removed: removed_keys(a, b),
     };
     d.plan_recreations();
     d.schemas();
@@ -84,6 +87,54 @@ pub fn diff(a: &Catalog, b: &Catalog, opts: &RenderOptions) -> Vec<Change> {
     d.privileges();
     d.comments();
     d.out
+}
+
+/// Keys of relations, functions and types of `a` that `b` lacks as the same kind.
+fn removed_keys(a: &Catalog, b: &Catalog) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    out.extend(
+        a.tables
+            .keys()
+            .filter(|q| !b.tables.contains_key(*q))
+            .map(keys::relation),
+    );
+    out.extend(
+        a.views
+            .keys()
+            .filter(|q| !b.views.contains_key(*q))
+            .map(keys::relation),
+    );
+    out.extend(
+        a.sequences
+            .keys()
+            .filter(|q| !b.sequences.contains_key(*q))
+            .map(keys::relation),
+    );
+    out.extend(
+        a.functions
+            .keys()
+            .filter(|q| !b.functions.contains_key(*q))
+            .map(keys::function),
+    );
+    out.extend(
+        a.enums
+            .keys()
+            .filter(|q| !b.enums.contains_key(*q))
+            .map(keys::type_),
+    );
+    out.extend(
+        a.domains
+            .keys()
+            .filter(|q| !b.domains.contains_key(*q))
+            .map(keys::type_),
+    );
+    out.extend(
+        a.composites
+            .keys()
+            .filter(|q| !b.composites.contains_key(*q))
+            .map(keys::type_),
+    );
+    out
 }
 
 /// Every object key of a catalog (columns as `column:schema.table.name`).
@@ -119,6 +170,54 @@ fn hazard(kind: &str, object: &str, message: String) -> Option<Hazard> {
         object: object.into(),
         message,
     })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cast {
+    /// `ALTER COLUMN TYPE` converts by itself.
+    Assignment,
+    /// `USING col::new`.
+    Explicit,
+    /// No cast between the two: `USING col::text::new` (every type reads and prints text).
+    ThroughText,
+}
+
+/// How a column converts from `from` to `to`, from the server's casts when the catalog has
+/// them (else from what PostgreSQL's built-in casts are known to be).
+pub fn cast(c: &Catalog, from: &str, to: &str) -> Cast {
+    if c.casts.is_empty() {
+        return if assignment_cast(from, to) {
+            Cast::Assignment
+        } else {
+            Cast::Explicit
+        };
+    }
+    let base = |t: &str| -> String {
+        let t = t.trim_end_matches("[]");
+        match t.find('(') {
+            Some(i) => {
+                let close = t[i..].find(')').map(|j| i + j + 1).unwrap_or(t.len());
+                format!("{}{}", &t[..i], &t[close..]).trim().to_owned()
+            }
+            None => t.trim().to_owned(),
+        }
+    };
+    if from.ends_with("[]") != to.ends_with("[]") {
+        return Cast::ThroughText;
+    }
+    let (f, t) = (base(from), base(to));
+    if f == t {
+        return Cast::Assignment;
+    }
+    match c.casts.get(&(f.clone(), t.clone())) {
+        Some('i') | Some('a') => Cast::Assignment,
+        Some(_) => Cast::Explicit,
+        // Conversion to a string type through its output function is an assignment cast.
+        None if ["text", "character varying", "character"].contains(&t.as_str()) => {
+            Cast::Assignment
+        }
+        None => Cast::ThroughText,
+    }
 }
 
 /// Whether PostgreSQL converts `from` to `to` in `ALTER COLUMN TYPE` without a `USING`
@@ -243,6 +342,24 @@ impl<'a> Differ<'a> {
                 }
             }
         }
+        // Partitions go with a recreated parent, and are made again after it.
+        loop {
+            let mut grew = false;
+            for (q, ta) in &a.tables {
+                let parent_recreated = ta
+                    .partition_of
+                    .as_ref()
+                    .is_some_and(|(p, _)| self.recreated.contains(&keys::relation(p)));
+                let key = keys::relation(q);
+                if parent_recreated && b.tables.contains_key(q) && !self.recreated.contains(&key) {
+                    self.recreated.insert(key);
+                    grew = true;
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
         for (q, va) in &a.views {
             if b.views.get(q).is_some_and(|vb| vb != va) {
                 self.recreated.insert(keys::relation(q));
@@ -280,7 +397,9 @@ impl<'a> Differ<'a> {
                 }
                 let Some(deps) = a.deps.get(k) else { continue };
                 let hit = deps.iter().any(|d| {
-                    self.recreated.contains(d) || (self.is_view(k) && self.retyped.contains(d))
+                    self.recreated.contains(d)
+                        || self.removed.contains(d)
+                        || (self.is_view(k) && self.retyped.contains(d))
                 });
                 if hit {
                     self.recreated.insert(k.clone());
@@ -350,8 +469,9 @@ impl<'a> Differ<'a> {
                         phase::EXTENSION,
                         key,
                         vec![format!(
-                            "CREATE EXTENSION IF NOT EXISTS {}{schema}",
-                            ident(n)
+                            "CREATE EXTENSION IF NOT EXISTS {}{schema} VERSION {}",
+                            ident(n),
+                            literal(&eb.version)
                         )],
                     )
                     .after(keys::schema(&eb.schema));
@@ -364,9 +484,10 @@ impl<'a> Differ<'a> {
                         vec![step],
                     );
                 }
-                Some(ea) if ea != eb => {
+                Some(ea) if ea.schema != eb.schema || ea.version != eb.version => {
                     let mut sql = Vec::new();
                     let mut detail = Vec::new();
+                    let mut hz = None;
                     if ea.schema != eb.schema {
                         sql.push(format!(
                             "ALTER EXTENSION {} SET SCHEMA {}",
@@ -375,12 +496,31 @@ impl<'a> Differ<'a> {
                         ));
                         detail.push(format!("schema {}, expected {}", ea.schema, eb.schema));
                     }
-                    if ea.version != eb.version {
+                    if ea.version != eb.version && ea.update_targets.contains(&eb.version) {
                         sql.push(format!(
                             "ALTER EXTENSION {} UPDATE TO {}",
                             ident(n),
                             literal(&eb.version)
                         ));
+                    } else if ea.version != eb.version {
+                        // No update path (usually a downgrade): make it again at that version.
+                        sql.push(format!("DROP EXTENSION {}", ident(n)));
+                        sql.push(format!(
+                            "CREATE EXTENSION {} WITH SCHEMA {} VERSION {}",
+                            ident(n),
+                            ident(&eb.schema),
+                            literal(&eb.version)
+                        ));
+                        hz = hazard(
+                            "data-loss",
+                            n,
+                            format!(
+                                "Extension {n} has no update path from {} to {}: it is dropped and created again, which fails if objects use it.",
+                                ea.version, eb.version
+                            ),
+                        );
+                    }
+                    if ea.version != eb.version {
                         detail.push(format!("version {}, expected {}", ea.version, eb.version));
                     }
                     let step = Step::new(phase::EXTENSION, key, sql);
@@ -389,7 +529,7 @@ impl<'a> Differ<'a> {
                         n.clone(),
                         Action::Alter,
                         detail.join("; "),
-                        None,
+                        hz,
                         vec![step],
                     );
                 }
@@ -531,7 +671,14 @@ impl<'a> Differ<'a> {
                         render::create_enum(eb),
                     ];
                     let ty = qname(q);
-                    for (t, col) in enum_columns(a, q) {
+                    // Columns that stay (a dropped one goes before this runs).
+                    let kept = enum_columns(a, q).into_iter().filter(|(t, col)| {
+                        b.tables
+                            .get(t)
+                            .and_then(|tb| tb.column(&col.name))
+                            .is_some()
+                    });
+                    for (t, col) in kept {
                         let array = if col.type_sql.ends_with("[]") {
                             "[]"
                         } else {
@@ -885,11 +1032,20 @@ impl<'a> Differ<'a> {
             );
         }
         for t in &dropped {
-            let step = Step::drop(
-                phase::TABLE,
-                keys::relation(&t.name),
-                vec![format!("DROP TABLE {}", qname(&t.name))],
-            );
+            let mut sql = Vec::new();
+            // A partition is detached first: foreign keys to the parent otherwise refuse.
+            if let Some((p, _)) = &t.partition_of {
+                if b.tables.contains_key(p) {
+                    sql.push(format!(
+                        "ALTER TABLE {} DETACH PARTITION {}",
+                        qname(p),
+                        qname(&t.name)
+                    ));
+                }
+            }
+            sql.push(format!("DROP TABLE {}", qname(&t.name)));
+            let mut step = Step::drop(phase::TABLE, keys::relation(&t.name), sql);
+            step.after = children_deps(a, &t.name);
             let h = hazard(
                 "data-loss",
                 &t.name.to_string(),
@@ -916,28 +1072,35 @@ impl<'a> Differ<'a> {
         let key = keys::relation(q);
         let name = q.to_string();
         let at = alter_table(q);
-        if table_recreated(ta, tb) {
-            let drop = Step::drop(
+        if table_recreated(ta, tb) || self.recreated.contains(&key) {
+            let mut drop = Step::drop(
                 phase::TABLE,
                 key.clone(),
                 vec![format!("DROP TABLE {}", qname(q))],
             );
+            drop.after = children_deps(self.a, q);
             let mut sql = vec![render::create_table(tb)];
             sql.extend(rls_sql(None, tb));
             let mut create = Step::new(phase::TABLE, key, sql);
             if let Some((p, _)) = &tb.partition_of {
                 create = create.after(keys::relation(p));
             }
+            let own = table_recreated(ta, tb);
             let h = hazard(
                 "data-loss",
                 &name,
-                format!("Table {q} is recreated (its partitioning changes): its rows are lost."),
+                if own {
+                    format!("Table {q} is recreated (its partitioning changes): its rows are lost.")
+                } else {
+                    format!("Partition {q} is recreated with its parent: its rows are lost.")
+                },
             );
+            let detail = if own { "partitioning differs" } else { "" };
             self.push(
                 "table",
                 name,
                 Action::Alter,
-                "partitioning differs".into(),
+                detail.into(),
                 h,
                 vec![drop, create],
             );
@@ -987,19 +1150,48 @@ impl<'a> Differ<'a> {
             );
         }
         for p in ta.inherits.iter().filter(|p| !tb.inherits.contains(p)) {
-            let s = format!("{at} NO INHERIT {}", qname(p));
+            // The parent's columns stay behind as the child's own: drop those it should not have.
+            let mut sql = vec![format!("{at} NO INHERIT {}", qname(p))];
+            for col in self
+                .a
+                .tables
+                .get(p)
+                .map(|t| t.columns.as_slice())
+                .unwrap_or(&[])
+            {
+                if tb.column(&col.name).is_none() {
+                    sql.push(format!("{at} DROP COLUMN {}", ident(&col.name)));
+                }
+            }
             self.push(
                 "table",
                 name.clone(),
                 Action::Alter,
                 format!("inherits {p}, not expected"),
                 None,
-                one(s),
+                vec![Step::new(phase::TABLE, key.clone(), sql)],
             );
         }
         for p in tb.inherits.iter().filter(|p| !ta.inherits.contains(p)) {
-            let s = format!("{at} INHERIT {}", qname(p));
-            let step = Step::new(phase::TABLE, key.clone(), vec![s]).after(keys::relation(p));
+            // INHERIT needs the parent's columns in the child first.
+            let mut sql = Vec::new();
+            for col in self
+                .b
+                .tables
+                .get(p)
+                .map(|t| t.columns.as_slice())
+                .unwrap_or(&[])
+            {
+                if ta.column(&col.name).is_none() {
+                    sql.push(format!(
+                        "{at} ADD COLUMN {} {}",
+                        ident(&col.name),
+                        col.type_sql
+                    ));
+                }
+            }
+            sql.push(format!("{at} INHERIT {}", qname(p)));
+            let step = Step::new(phase::TABLE, key.clone(), sql).after(keys::relation(p));
             self.push(
                 "table",
                 name.clone(),
@@ -1155,10 +1347,21 @@ impl<'a> Differ<'a> {
                 .as_ref()
                 .map(|c| format!(" COLLATE {c}"))
                 .unwrap_or_default();
-            let using = if assignment_cast(&ca.type_sql, &cb.type_sql) {
-                String::new()
+            let enum_side = is_enum(self.a, &ca.type_sql) || is_enum(self.b, &cb.type_sql);
+            let using = if enum_side {
+                // Enums convert to and from anything through their labels.
+                let arr = if cb.type_sql.ends_with("[]") {
+                    "[]"
+                } else {
+                    ""
+                };
+                format!(" USING {c}::text{arr}::{}", cb.type_sql)
             } else {
-                format!(" USING {c}::{}", cb.type_sql)
+                match cast(self.b, &ca.type_sql, &cb.type_sql) {
+                    Cast::Assignment => String::new(),
+                    Cast::Explicit => format!(" USING {c}::{}", cb.type_sql),
+                    Cast::ThroughText => format!(" USING {c}::text::{}", cb.type_sql),
+                }
             };
             sql.push(format!("{ac} TYPE {}{coll}{using}", cb.type_sql));
             if ca.type_sql != cb.type_sql {
@@ -1241,7 +1444,14 @@ impl<'a> Differ<'a> {
         let (a, b) = (self.a, self.b);
         for (f, fb) in &b.functions {
             let key = keys::function(f);
-            let create = Step::new(phase::FUNCTION, key.clone(), vec![fb.definition.clone()])
+            let ph = if fb.definition.contains("\n LANGUAGE sql\n")
+                && !fb.definition.contains("BEGIN ATOMIC")
+            {
+                phase::SQL_FUNCTION
+            } else {
+                phase::FUNCTION
+            };
+            let create = Step::new(ph, key.clone(), vec![fb.definition.clone()])
                 .after(keys::schema(&f.schema));
             match a.functions.get(f) {
                 None => self.push(
@@ -1372,7 +1582,7 @@ impl<'a> Differ<'a> {
 
     /// Objects that belong to a table: created, dropped (unless their table goes), recreated.
     #[allow(clippy::too_many_arguments)]
-    fn children<T: PartialEq>(
+    fn children<T: PartialEq + std::any::Any>(
         &mut self,
         kind: &str,
         a: &BTreeMap<ChildId, T>,
@@ -1399,7 +1609,7 @@ impl<'a> Differ<'a> {
                 }
                 Some(oa) if oa != ob || self.recreated.contains(&k) => {
                     let mut steps = Vec::new();
-                    if !self.table_goes(&id.table) {
+                    if !self.table_goes(&id.table) || is_fk(oa) {
                         steps.push(Step::drop(ph(oa), k.clone(), vec![drop(id, oa)]));
                     }
                     steps.push(create(self, id, ob));
@@ -1417,7 +1627,7 @@ impl<'a> Differ<'a> {
             }
         }
         for (id, oa) in a.iter().filter(|(id, _)| !b.contains_key(*id)) {
-            let steps = if self.table_goes(&id.table) {
+            let steps = if self.table_goes(&id.table) && !is_fk(oa) {
                 Vec::new()
             } else {
                 vec![Step::drop(ph(oa), key(id), vec![drop(id, oa)])]
@@ -1483,7 +1693,12 @@ impl<'a> Differ<'a> {
             let key = keys::index(q);
             let existing = a.tables.contains_key(&ib.table)
                 && !self.recreated.contains(&keys::relation(&ib.table));
-            let conc = self.opts.concurrently && existing;
+            // CONCURRENTLY is refused on a partitioned table.
+            let partitioned = b
+                .tables
+                .get(&ib.table)
+                .is_some_and(|t| t.partition_by.is_some());
+            let conc = self.opts.concurrently && existing && !partitioned;
             let def = if conc {
                 ib.definition.replacen(" INDEX ", " INDEX CONCURRENTLY ", 1)
             } else {
@@ -1702,6 +1917,55 @@ impl<'a> Differ<'a> {
     }
 }
 
+/// A foreign key: dropped explicitly even with its table, as the table it references may be
+/// dropped too.
+fn is_fk<T: std::any::Any>(o: &T) -> bool {
+    (o as &dyn std::any::Any)
+        .downcast_ref::<super::model::Constraint>()
+        .is_some_and(|c| c.kind == 'f')
+}
+
+/// What the objects that go with table `t` (indexes, triggers...) depend on: dropping `t`
+/// must come before dropping those (a trigger's function).
+fn children_deps(c: &Catalog, t: &QName) -> Vec<String> {
+    let mut child_keys: Vec<String> = Vec::new();
+    child_keys.extend(
+        c.constraints
+            .iter()
+            .filter(|(id, k)| id.table == *t && k.kind != 'f')
+            .map(|(id, _)| keys::constraint(id)),
+    );
+    child_keys.extend(
+        c.triggers
+            .keys()
+            .filter(|id| id.table == *t)
+            .map(keys::trigger),
+    );
+    child_keys.extend(
+        c.policies
+            .keys()
+            .filter(|id| id.table == *t)
+            .map(keys::policy),
+    );
+    child_keys.extend(
+        c.indexes
+            .iter()
+            .filter(|(_, i)| i.table == *t)
+            .map(|(q, _)| keys::index(q)),
+    );
+    let own = keys::relation(t);
+    let mut out: Vec<String> = child_keys
+        .iter()
+        .filter_map(|k| c.deps.get(k))
+        .flatten()
+        .filter(|d| **d != own)
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn logged(t: &Table) -> &'static str {
     if t.unlogged {
         "unlogged"
@@ -1752,6 +2016,14 @@ fn same_shape(a: &Table, b: &Table) -> bool {
     !a.columns.is_empty() && shape(a) == shape(b)
 }
 
+/// Whether `type_sql` (or its element type) is an enum of `c`.
+fn is_enum(c: &Catalog, type_sql: &str) -> bool {
+    let base = type_sql.trim_end_matches("[]");
+    c.enums
+        .keys()
+        .any(|q| qname(q) == base || format!("{}.{}", ident(&q.schema), ident(&q.name)) == base)
+}
+
 fn is_subsequence(old: &[String], new: &[String]) -> bool {
     let mut it = new.iter();
     old.iter().all(|v| it.any(|n| n == v))
@@ -1770,4 +2042,316 @@ fn enum_columns(c: &Catalog, q: &QName) -> Vec<(QName, Column)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::*;
+    use super::super::{migration, residual, RenderOptions};
+    use super::*;
+
+    fn table(name: &str, cols: &[(&str, &str)]) -> Table {
+        let mut t = Table::new(QName::new("public", name));
+        t.columns = cols.iter().map(|(n, ty)| Column::new(n, ty)).collect();
+        t
+    }
+
+    fn with_tables(ts: Vec<Table>) -> Catalog {
+        let mut c = Catalog::default();
+        c.schemas.insert("public".into());
+        for t in ts {
+            c.tables.insert(t.name.clone(), t);
+        }
+        c
+    }
+
+    fn up(a: &Catalog, b: &Catalog) -> String {
+        migration(a, b, &RenderOptions::default()).upgrade
+    }
+
+    #[test]
+    fn equal_catalogs_give_nothing() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let m = migration(&a, &a, &RenderOptions::default());
+        assert!(m.is_empty());
+        assert!(m.changes.is_empty());
+        assert!(residual(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn an_added_column_is_added_and_dropped_back() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let b = with_tables(vec![table("t", &[("a", "integer"), ("b", "text")])]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "ALTER TABLE t ADD COLUMN b text;\n");
+        assert_eq!(m.downgrade, "ALTER TABLE t DROP COLUMN b;\n");
+        assert_eq!(m.changes[0].action, "alter");
+        assert_eq!(
+            residual(&a, &b)[0].to_string(),
+            "table public.t: column b missing"
+        );
+        assert_eq!(
+            residual(&b, &a)[0].to_string(),
+            "table public.t: column b not expected"
+        );
+    }
+
+    #[test]
+    fn column_order_does_not_count() {
+        let a = with_tables(vec![table("t", &[("a", "integer"), ("b", "text")])]);
+        let b = with_tables(vec![table("t", &[("b", "text"), ("a", "integer")])]);
+        assert!(residual(&a, &b).is_empty());
+    }
+
+    #[test]
+    fn a_type_change_casts_where_no_assignment_cast_exists() {
+        let a = with_tables(vec![table("t", &[("a", "text"), ("b", "integer")])]);
+        let b = with_tables(vec![table("t", &[("a", "integer"), ("b", "bigint")])]);
+        let sql = up(&a, &b);
+        assert!(
+            sql.contains("ALTER TABLE t ALTER COLUMN a TYPE integer USING a::integer;"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("ALTER TABLE t ALTER COLUMN b TYPE bigint;"),
+            "{sql}"
+        );
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert!(m.hazards.iter().all(|h| h.kind == "rewrite"));
+    }
+
+    #[test]
+    fn casts_and_rewrites_are_judged_by_type() {
+        assert!(assignment_cast("integer", "bigint"));
+        assert!(assignment_cast("integer", "text"));
+        assert!(assignment_cast(
+            "character varying(10)",
+            "character varying(20)"
+        ));
+        assert!(!assignment_cast("text", "integer"));
+        assert!(!assignment_cast("integer[]", "text"));
+        assert!(!assignment_cast("jsonb", "json"));
+        assert!(binary_compatible(
+            "character varying(10)",
+            "character varying(20)"
+        ));
+        assert!(binary_compatible("character varying(10)", "text"));
+        assert!(!binary_compatible(
+            "character varying(20)",
+            "character varying(10)"
+        ));
+        assert!(binary_compatible("numeric(10,2)", "numeric(12,2)"));
+        assert!(!binary_compatible("integer", "bigint"));
+    }
+
+    #[test]
+    fn set_not_null_is_a_hazard() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let mut b = a.clone();
+        b.tables
+            .values_mut()
+            .for_each(|t| t.columns[0].not_null = true);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "ALTER TABLE t ALTER COLUMN a SET NOT NULL;\n");
+        assert_eq!(m.downgrade, "ALTER TABLE t ALTER COLUMN a DROP NOT NULL;\n");
+        assert_eq!(m.hazards[0].kind, "not-null");
+    }
+
+    #[test]
+    fn a_dropped_and_added_column_of_one_type_may_be_a_rename() {
+        let a = with_tables(vec![table("t", &[("old", "text")])]);
+        let b = with_tables(vec![table("t", &[("new", "text")])]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        let h = m
+            .hazards
+            .iter()
+            .find(|h| h.kind == "rename?")
+            .expect("rename hazard");
+        assert!(
+            h.message
+                .contains("ALTER TABLE t RENAME COLUMN old TO new;"),
+            "{}",
+            h.message
+        );
+    }
+
+    #[test]
+    fn a_dropped_table_is_data_loss_and_a_same_shaped_new_one_a_rename() {
+        let a = with_tables(vec![table("a", &[("x", "integer")])]);
+        let b = with_tables(vec![table("b", &[("x", "integer")])]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        let kinds: Vec<&str> = m.hazards.iter().map(|h| h.kind.as_str()).collect();
+        assert!(
+            kinds.contains(&"data-loss") && kinds.contains(&"rename?"),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            m.upgrade,
+            "DROP TABLE a;\nCREATE TABLE b (\n    x integer\n);\n"
+        );
+    }
+
+    fn with_enum(values: &[&str]) -> Catalog {
+        let mut c = with_tables(vec![table("t", &[("m", "mood")])]);
+        let q = QName::new("public", "mood");
+        c.enums.insert(
+            q.clone(),
+            Enum {
+                name: q,
+                values: values.iter().map(|v| v.to_string()).collect(),
+            },
+        );
+        c
+    }
+
+    #[test]
+    fn enum_values_are_added_in_place() {
+        let m = migration(
+            &with_enum(&["a", "c"]),
+            &with_enum(&["a", "b", "c", "d"]),
+            &RenderOptions::default(),
+        );
+        assert_eq!(
+            m.upgrade,
+            "ALTER TYPE mood ADD VALUE 'b' BEFORE 'c';\nALTER TYPE mood ADD VALUE 'd';\n"
+        );
+        // The way back cannot remove values: the type is recreated.
+        assert!(m.downgrade.starts_with("ALTER TYPE mood RENAME TO mood__dapp_old;\nCREATE TYPE mood AS ENUM ('a', 'c');\nALTER TABLE t ALTER COLUMN m TYPE mood USING m::text::mood;\nDROP TYPE mood__dapp_old;\n"), "{}", m.downgrade);
+    }
+
+    #[test]
+    fn concurrently_marks_the_migration_non_transactional() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let mut b = a.clone();
+        let q = QName::new("public", "ix");
+        b.indexes.insert(
+            q.clone(),
+            Index {
+                name: q,
+                table: QName::new("public", "t"),
+                definition: "CREATE INDEX ix ON public.t USING btree (a)".into(),
+            },
+        );
+        let m = migration(&a, &b, &RenderOptions { concurrently: true });
+        assert_eq!(
+            m.upgrade,
+            "CREATE INDEX CONCURRENTLY ix ON public.t USING btree (a);\n"
+        );
+        assert!(!m.transactional);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert!(m.transactional);
+    }
+
+    #[test]
+    fn a_view_is_recreated_when_a_column_it_reads_changes_type() {
+        let mut a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let v = QName::new("public", "v");
+        a.views.insert(
+            v.clone(),
+            View {
+                name: v.clone(),
+                materialized: false,
+                query: " SELECT t.a FROM t".into(),
+                options: vec![],
+            },
+        );
+        a.deps
+            .entry(keys::relation(&v))
+            .or_default()
+            .insert("rel:public.t".into());
+        let mut b = a.clone();
+        b.tables
+            .values_mut()
+            .for_each(|t| t.columns[0].type_sql = "bigint".into());
+        let sql = up(&a, &b);
+        assert_eq!(
+            sql,
+            "DROP VIEW v;\nALTER TABLE t ALTER COLUMN a TYPE bigint;\nCREATE VIEW v AS\n SELECT t.a FROM t;\n"
+        );
+        // Recreating the view is not itself a difference.
+        assert_eq!(residual(&a, &b).len(), 1);
+    }
+
+    #[test]
+    fn a_serial_sequence_goes_with_its_table() {
+        let mut a = with_tables(vec![table("t", &[("id", "integer")])]);
+        let s = QName::new("public", "t_id_seq");
+        a.sequences.insert(
+            s.clone(),
+            Sequence {
+                name: s,
+                data_type: "integer".into(),
+                start: 1,
+                increment: 1,
+                min: 1,
+                max: i32::MAX as i64,
+                cache: 1,
+                cycle: false,
+                owned_by: Some((QName::new("public", "t"), "id".into())),
+            },
+        );
+        let b = with_tables(vec![]);
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "DROP TABLE t;\n");
+        assert_eq!(
+            m.downgrade,
+            "CREATE SEQUENCE t_id_seq AS integer;\nCREATE TABLE t (\n    id integer\n);\nALTER SEQUENCE t_id_seq OWNED BY t.id;\n"
+        );
+    }
+
+    #[test]
+    fn privileges_are_granted_and_revoked_back() {
+        let a = with_tables(vec![table("t", &[("a", "integer")])]);
+        let mut b = a.clone();
+        b.privileges.insert(Privilege {
+            on: PrivTarget {
+                key: "rel:public.t".into(),
+                sql: "TABLE t".into(),
+            },
+            grantee: "app".into(),
+            privilege: "SELECT".into(),
+            grantable: false,
+            revoked: false,
+        });
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.upgrade, "GRANT SELECT ON TABLE t TO app;\n");
+        assert_eq!(m.downgrade, "REVOKE SELECT ON TABLE t FROM app;\n");
+    }
+
+    #[test]
+    fn not_compared_objects_are_reported_from_either_side() {
+        let a = with_tables(vec![]);
+        let mut b = a.clone();
+        b.not_compared.insert("rule r on public.t".into());
+        let m = migration(&a, &b, &RenderOptions::default());
+        assert_eq!(m.not_compared, ["rule r on public.t"]);
+        assert_eq!(
+            residual(&a, &b)[0].to_string(),
+            "not compared rule r on public.t: missing"
+        );
+    }
+}
+
+#[cfg(test)]
+mod cast_tests {
+    use super::*;
+
+    #[test]
+    fn casts_come_from_the_servers_table() {
+        let mut c = Catalog::default();
+        c.casts.insert(("bigint".into(), "integer".into()), 'a');
+        c.casts.insert(("integer".into(), "boolean".into()), 'e');
+        assert_eq!(cast(&c, "bigint", "integer"), Cast::Assignment);
+        assert_eq!(cast(&c, "integer", "boolean"), Cast::Explicit);
+        assert_eq!(
+            cast(&c, "bigint", "timestamp(3) without time zone"),
+            Cast::ThroughText
+        );
+        assert_eq!(cast(&c, "jsonb", "text"), Cast::Assignment);
+        assert_eq!(
+            cast(&c, "character varying(5)", "character varying(9)"),
+            Cast::Assignment
+        );
+        assert_eq!(cast(&c, "integer[]", "integer"), Cast::ThroughText);
+    }
 }

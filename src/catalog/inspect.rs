@@ -56,7 +56,10 @@ fn queries() -> Vec<(&'static str, String)> {
     ));
     q.push((
         "extensions",
-        "SELECT x.oid, x.extname::text, n.nspname::text, x.extversion FROM pg_extension x \
+        "SELECT x.oid, x.extname::text, n.nspname::text, x.extversion, \
+         ARRAY(SELECT u.target FROM pg_extension_update_paths(x.extname) u \
+           WHERE u.source = x.extversion AND u.path IS NOT NULL ORDER BY 1) \
+         FROM pg_extension x \
          JOIN pg_namespace n ON n.oid = x.extnamespace"
             .to_owned(),
     ));
@@ -120,7 +123,7 @@ fn queries() -> Vec<(&'static str, String)> {
              a.attidentity::text, \
              CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END, \
              CASE WHEN a.attcollation <> t.typcollation THEN {} END, \
-             a.attislocal, a.attacl IS NOT NULL \
+             a.attinhcount = 0, a.attacl IS NOT NULL \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
@@ -237,6 +240,11 @@ fn queries() -> Vec<(&'static str, String)> {
             .to_owned(),
     ));
     let ext = |c: &str, o: &str| not_ext(c, o);
+    q.push((
+        "casts",
+        "SELECT format_type(castsource, NULL), format_type(casttarget, NULL), castcontext::text FROM pg_cast"
+            .to_owned(),
+    ));
     q.push((
         "other objects",
         format!(
@@ -360,6 +368,7 @@ fn assemble(
                 name,
                 schema: get(row, 2, w)?,
                 version: get(row, 3, w)?,
+                update_targets: get(row, 4, w)?,
             },
         );
     }
@@ -684,12 +693,15 @@ fn assemble(
                 sql: format!("INDEX {}", qname(&q)),
             },
         );
+        // An index of a partitioned table prints `ON ONLY`, which would leave it invalid
+        // until each partition's index is attached; without ONLY it cascades to them.
+        let definition: String = get(row, 4, w)?;
         c.indexes.insert(
             q.clone(),
             Index {
                 name: q,
                 table: t,
-                definition: get(row, 4, w)?,
+                definition: definition.replacen(" ON ONLY ", " ON ", 1),
             },
         );
     }
@@ -917,6 +929,14 @@ fn assemble(
         c.deps.entry(from).or_default().insert(to);
     }
 
+    for row in r("casts") {
+        let w = "casts";
+        let context: String = get(row, 2, w)?;
+        c.casts.insert(
+            (get(row, 0, w)?, get(row, 1, w)?),
+            context.chars().next().unwrap_or('e'),
+        );
+    }
     for row in r("other objects") {
         let what: String = get(row, 0, "other objects")?;
         c.not_compared.insert(what);

@@ -57,6 +57,9 @@ pub struct Catalog {
     pub not_compared: BTreeSet<String>,
     /// Dependencies between objects (object key -> keys it depends on), for ordering.
     pub deps: BTreeMap<String, BTreeSet<String>>,
+    /// The server's casts: (source, target) type names -> `i` implicit, `a` assignment,
+    /// `e` explicit. Not compared; tells which column type changes need `USING`.
+    pub casts: BTreeMap<(String, String), char>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,6 +67,9 @@ pub struct Extension {
     pub name: String,
     pub schema: String,
     pub version: String,
+    /// Versions `ALTER EXTENSION ... UPDATE TO` can reach from `version` on this server (not
+    /// compared: a property of the server's installed files).
+    pub update_targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -20,10 +20,13 @@ pub mod phase {
     pub const INDEX: u8 = 9;
     pub const FOREIGN_KEY: u8 = 10;
     pub const VIEW: u8 = 11;
-    pub const TRIGGER: u8 = 12;
-    pub const POLICY: u8 = 13;
-    pub const PRIVILEGE: u8 = 14;
-    pub const COMMENT: u8 = 15;
+    /// SQL-language functions: their bodies are checked when created, so after the tables
+    /// and views they may read (a dependency still brings one earlier).
+    pub const SQL_FUNCTION: u8 = 12;
+    pub const TRIGGER: u8 = 13;
+    pub const POLICY: u8 = 14;
+    pub const PRIVILEGE: u8 = 15;
+    pub const COMMENT: u8 = 16;
 }
 
 /// One or more statements that run together, about one object.
@@ -70,10 +73,31 @@ pub type Deps = BTreeMap<String, BTreeSet<String>>;
 
 /// Orders `steps`: drops by `old` dependencies (dependants first), then the rest by `new`
 /// dependencies (dependencies first).
+///
+/// Drops of things others are made of (types, collations, functions, sequences, extensions,
+/// schemas) wait until after the creates and alters, when nothing uses them any more (a
+/// column moved to another collation first), unless the same object is created again.
 pub fn order(steps: Vec<Step>, old: &Deps, new: &Deps) -> Vec<Step> {
     let (drops, rest): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| s.drop);
-    let mut out = sort(drops, old, true);
+    let created: std::collections::BTreeSet<&str> = rest.iter().map(|s| s.key.as_str()).collect();
+    let late_kind = |s: &Step| {
+        matches!(
+            s.phase,
+            phase::SCHEMA
+                | phase::EXTENSION
+                | phase::COLLATION
+                | phase::TYPE
+                | phase::SEQUENCE
+                | phase::FUNCTION
+                | phase::SQL_FUNCTION
+        )
+    };
+    let (late, early): (Vec<Step>, Vec<Step>) = drops
+        .into_iter()
+        .partition(|s| late_kind(s) && !created.contains(s.key.as_str()));
+    let mut out = sort(early, old, true);
     out.extend(sort(rest, new, false));
+    out.extend(sort(late, old, true));
     out
 }
 

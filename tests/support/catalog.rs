@@ -33,37 +33,58 @@ pub fn inspect_with(db: &TestDb, opts: &InspectOptions) -> Catalog {
 
 /// Runs a script: whole (one implicit transaction) or, for a non-transactional migration,
 /// statement by statement.
-pub fn apply(db: &TestDb, sql: &str, transactional: bool) {
+pub fn try_apply(db: &TestDb, sql: &str, transactional: bool) -> Result<(), String> {
     if sql.is_empty() {
-        return;
+        return Ok(());
     }
     let mut c = db.client();
     if transactional {
         c.batch_execute(sql)
-            .unwrap_or_else(|e| panic!("applying failed: {e}\n--- SQL ---\n{sql}"));
+            .map_err(|e| format!("applying failed: {}\n--- SQL ---\n{sql}", pg_error(&e)))
     } else {
         for s in dapp_migrate::core::statements::split(sql) {
-            c.batch_execute(&s.sql).unwrap_or_else(|e| {
-                panic!(
-                    "applying failed: {e}\n--- statement ---\n{}\n--- SQL ---\n{sql}",
+            c.batch_execute(&s.sql).map_err(|e| {
+                format!(
+                    "applying failed: {}\n--- statement ---\n{}\n--- SQL ---\n{sql}",
+                    pg_error(&e),
                     s.sql
                 )
-            });
+            })?;
         }
+        Ok(())
     }
 }
 
-fn assert_equal(actual: &Catalog, expected: &Catalog, what: &str, m: &Migration) {
-    let r = catalog::residual(actual, expected);
-    if !r.is_empty() {
-        let lines: Vec<String> = r.iter().map(|d| format!("  {d}")).collect();
-        panic!(
-            "{what} leaves a residual:\n{}\n--- upgrade ---\n{}--- downgrade ---\n{}",
-            lines.join("\n"),
-            m.upgrade,
-            m.downgrade
-        );
+fn pg_error(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{}: {}", d.code().code(), d.message()),
+        None => e.to_string(),
     }
+}
+
+pub fn apply(db: &TestDb, sql: &str, transactional: bool) {
+    if let Err(e) = try_apply(db, sql, transactional) {
+        panic!("{e}");
+    }
+}
+
+fn check_equal(
+    actual: &Catalog,
+    expected: &Catalog,
+    what: &str,
+    m: &Migration,
+) -> Result<(), String> {
+    let r = catalog::residual(actual, expected);
+    if r.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = r.iter().map(|d| format!("  {d}")).collect();
+    Err(format!(
+        "{what} leaves a residual:\n{}\n--- upgrade ---\n{}--- downgrade ---\n{}",
+        lines.join("\n"),
+        m.upgrade,
+        m.downgrade
+    ))
 }
 
 /// A -> B and back with zero residual; returns the migration for further assertions.
@@ -72,28 +93,31 @@ pub fn round_trip(a_sql: &str, b_sql: &str) -> Migration {
 }
 
 pub fn round_trip_with(a_sql: &str, b_sql: &str, opts: &RenderOptions) -> Migration {
+    match try_round_trip(a_sql, b_sql, opts) {
+        Ok(m) => m,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The round trip, reporting the first failure instead of panicking.
+pub fn try_round_trip(a_sql: &str, b_sql: &str, opts: &RenderOptions) -> Result<Migration, String> {
     let da = TestDb::new("cat_a");
     let db = TestDb::new("cat_b");
-    apply(&da, a_sql, true);
-    apply(&db, b_sql, true);
+    try_apply(&da, a_sql, true).map_err(|e| format!("schema A: {e}"))?;
+    try_apply(&db, b_sql, true).map_err(|e| format!("schema B: {e}"))?;
     let ca = inspect(&da);
     let cb = inspect(&db);
     let m = catalog::migration(&ca, &cb, opts);
     let again = catalog::migration(&ca, &cb, opts);
-    assert_eq!(
-        (&m.upgrade, &m.downgrade),
-        (&again.upgrade, &again.downgrade),
-        "rendering is not deterministic"
-    );
-    if !catalog::residual(&ca, &cb).is_empty() {
-        assert!(
-            !m.upgrade.is_empty(),
-            "the schemas differ but the upgrade is empty"
-        );
+    if (&m.upgrade, &m.downgrade) != (&again.upgrade, &again.downgrade) {
+        return Err("rendering is not deterministic".into());
     }
-    apply(&da, &m.upgrade, m.transactional);
-    assert_equal(&inspect(&da), &cb, "the upgrade", &m);
-    apply(&da, &m.downgrade, m.transactional);
-    assert_equal(&inspect(&da), &ca, "the downgrade", &m);
-    m
+    if !catalog::residual(&ca, &cb).is_empty() && m.upgrade.is_empty() {
+        return Err("the schemas differ but the upgrade is empty".into());
+    }
+    try_apply(&da, &m.upgrade, m.transactional).map_err(|e| format!("upgrade: {e}"))?;
+    check_equal(&inspect(&da), &cb, "the upgrade", &m)?;
+    try_apply(&da, &m.downgrade, m.transactional).map_err(|e| format!("downgrade: {e}"))?;
+    check_equal(&inspect(&da), &ca, "the downgrade", &m)?;
+    Ok(m)
 }
