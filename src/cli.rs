@@ -278,6 +278,36 @@ pub struct GlobalOpts {
     )]
     pub tenant_schemas_query: Option<String>,
 
+    /// The desired schema for autogenerate and `diff`: a .sql file, a folder of .sql files, or
+    /// sqlalchemy[:module:attr] [env: DAPP_SCHEMA]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SOURCE",
+        help_heading = "Autogenerate options"
+    )]
+    pub schema: Option<String>,
+
+    /// PostgreSQL server where scratch databases are made [env: DAPP_DEV_URL] [default: the
+    /// database URL's server]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Autogenerate options"
+    )]
+    pub dev_url: Option<String>,
+
+    /// Command that runs the project's Python, for schema = sqlalchemy [env: DAPP_PYTHON_CMD]
+    /// [default: python]
+    #[arg(
+        long,
+        global = true,
+        value_name = "COMMAND",
+        help_heading = "Autogenerate options"
+    )]
+    pub python_cmd: Option<String>,
+
     /// Alembic's `-x KEY=VALUE` for env.py: parsed so it is never taken for a target, then
     /// refused with what to use instead (dapp has no env.py)
     #[arg(

@@ -11,6 +11,7 @@ use crate::core::sum::SumError;
 use crate::core::target::TargetError;
 use crate::engine::fleet::FleetError;
 use crate::engine::EngineError;
+use crate::scratch::ScratchError;
 use crate::script_dir::ScriptError;
 
 /// Exit status for success.
@@ -36,6 +37,9 @@ pub enum Error {
     Engine(Box<EngineError>),
     #[error(transparent)]
     Fleet(Box<FleetError>),
+    /// A scratch database, or the desired schema built in one.
+    #[error(transparent)]
+    Scratch(Box<ScratchError>),
     /// Bad input found before anything was written: arguments that parse but make no sense,
     /// files or settings that cannot be used.
     #[error(transparent)]
@@ -75,6 +79,12 @@ impl From<EngineError> for Error {
     }
 }
 
+impl From<ScratchError> for Error {
+    fn from(e: ScratchError) -> Self {
+        Error::Scratch(Box::new(e))
+    }
+}
+
 impl From<FleetError> for Error {
     fn from(e: FleetError) -> Self {
         Error::Fleet(Box::new(e))
@@ -100,7 +110,9 @@ impl Error {
                 | FleetError::Sqlite { .. }
                 | FleetError::TenantSchemaRefused { .. } => EXIT_USAGE,
             },
-            Error::Findings(_)
+            Error::Scratch(e) if e.is_usage() => EXIT_USAGE,
+            Error::Scratch(_)
+            | Error::Findings(_)
             | Error::Output(_)
             | Error::EditorStart { .. }
             | Error::EditorFailed { .. }

@@ -15,6 +15,7 @@ pub mod core;
 pub mod engine;
 pub mod error;
 pub mod output;
+pub mod scratch;
 pub mod script_dir;
 pub mod shell;
 

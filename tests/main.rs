@@ -5,6 +5,7 @@ mod support;
 
 mod alembic_compat;
 mod authoring;
+mod autogen;
 mod bad_input;
 mod catalog;
 mod cli;
