@@ -17,6 +17,7 @@ mod import_alembic;
 mod lease;
 mod migrate;
 mod offline_check;
+mod prove;
 mod pyproject_config;
 mod python_package;
 mod recipes;
