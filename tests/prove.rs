@@ -1,12 +1,15 @@
 //! Proving the history on scratch databases: `test`, `check --drift`, `squash`, `merge --check`.
 
-use crate::support::{server_url, Project, TestDb};
+use crate::support::{server_url, Project, Run, TestDb};
 
 /// Databases on the test server named `name` (to show a scratch database is gone).
 fn exists(name: &str) -> bool {
     let mut c = postgres::Client::connect(&server_url(), postgres::NoTls).expect("connect");
     let n: i64 = c
-        .query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name])
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
         .expect("pg_database")
         .get(0);
     n > 0
@@ -77,7 +80,9 @@ fn test_passes_a_correct_history_and_leaves_no_scratch_database() {
     // The project's database is not touched.
     assert!(!db.table_exists("orders"));
     let r = p.run(&db, &["db", "test"]);
-    r.ok().stdout_has("3 revision(s) tested").stdout_has("c3 is irreversible");
+    r.ok()
+        .stdout_has("3 revision(s) tested")
+        .stdout_has("c3 is irreversible");
 }
 
 #[test]
@@ -94,10 +99,7 @@ fn test_catches_a_forgotten_drop_type() {
 
 #[test]
 fn test_catches_a_dropped_index_not_recreated() {
-    let (p, db) = broken(
-        "DROP INDEX IF EXISTS ix_users_email;",
-        "SELECT 1;",
-    );
+    let (p, db) = broken("DROP INDEX IF EXISTS ix_users_email;", "SELECT 1;");
     // a1 makes the index here, so b2's upgrade drops it and its downgrade forgets it.
     p.rev(
         "a1",
@@ -148,7 +150,10 @@ fn test_catches_a_reupgrade_that_differs() {
     let m = messages(&v);
     assert!(m.contains("downgrade of b2"), "{m}");
     assert!(m.contains("email"), "{m}");
-    assert!(m.contains("upgrade of b2 after its downgrade differs"), "{m}");
+    assert!(
+        m.contains("upgrade of b2 after its downgrade differs"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -159,10 +164,167 @@ fn test_reports_sql_that_fails_and_a_seed_that_exposes_data() {
     );
     // Without rows the downgrade runs; with a seeded row, NOT NULL cannot be restored.
     db_test(&p, &db, &[], 0);
-    p.write("seed.sql", "INSERT INTO users (id, email) VALUES (1, 'a@b.c');");
+    p.write(
+        "seed.sql",
+        "INSERT INTO users (id, email) VALUES (1, 'a@b.c');",
+    );
     let v = db_test(&p, &db, &["-r", "b2:", "--seed", "seed.sql"], 1);
     assert_eq!(v["tested"], serde_json::json!(["b2"]));
     let m = messages(&v);
     assert!(m.contains("downgrade of b2 fails to run"), "{m}");
     assert_eq!(v["findings"][0]["kind"], "sql");
+}
+
+/// A history with one object of each kind drift is checked for.
+fn drift_project() -> Project {
+    let p = Project::new();
+    p.rev(
+        "d1",
+        &[],
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');\n\
+         CREATE TABLE people (id integer PRIMARY KEY, email text NOT NULL, m mood);\n\
+         CREATE INDEX ix_people_email ON people (email);\n\
+         CREATE VIEW v_people AS SELECT id, email FROM people;",
+        Some("DROP VIEW v_people;\nDROP TABLE people;\nDROP TYPE mood;"),
+    );
+    p.rev(
+        "d2",
+        &["d1"],
+        "CREATE TABLE pets (id integer PRIMARY KEY, owner integer REFERENCES people (id));",
+        Some("DROP TABLE pets;"),
+    );
+    p
+}
+
+fn drift(p: &Project, db: &TestDb, code: i32) -> serde_json::Value {
+    let r = p.run(db, &["db", "--format", "json", "check", "--drift"]);
+    r.code(code);
+    let v = json(&r.stdout);
+    for s in v["scratch"].as_array().expect("scratch") {
+        let s = s.as_str().expect("name");
+        assert!(!exists(s), "{s} left behind");
+    }
+    v
+}
+
+/// `(state, kind name)` of each drifted object of the first database.
+fn drifted(v: &serde_json::Value) -> Vec<String> {
+    v["databases"][0]["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {} {}",
+                o["state"].as_str().unwrap_or(""),
+                o["kind"].as_str().unwrap_or(""),
+                o["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn drift_none_after_upgrade_then_each_kind_by_hand_is_reported_and_its_sql_repairs_it() {
+    let p = drift_project();
+    let db = TestDb::new("prove_drift_kinds");
+    p.run(&db, &["db", "upgrade"]).ok();
+    let v = drift(&p, &db, 0);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["databases"][0]["revisions"], serde_json::json!(["d2"]));
+    p.run(&db, &["db", "check", "--drift"])
+        .ok()
+        .stdout_has("no drift");
+
+    let cases: &[(&str, &str)] = &[
+        ("CREATE TABLE hand_made (id integer)", "hand_made"),
+        ("ALTER TABLE people ADD COLUMN nick text", "people"),
+        ("ALTER TABLE pets ALTER COLUMN owner TYPE bigint", "pets"),
+        ("DROP INDEX ix_people_email", "ix_people_email"),
+        ("ALTER TYPE mood ADD VALUE 'glad'", "mood"),
+        ("ALTER TABLE pets DROP CONSTRAINT pets_owner_fkey", "pets"),
+        (
+            "CREATE OR REPLACE VIEW v_people AS SELECT id, email, 1 AS one FROM people",
+            "v_people",
+        ),
+        ("CREATE SEQUENCE seq_by_hand", "seq_by_hand"),
+    ];
+    for (sql, object) in cases {
+        let before = drift(&p, &db, 0);
+        assert_eq!(before["ok"], true, "{sql}: not clean before");
+        db.exec(sql);
+        let v = drift(&p, &db, 1);
+        let objects = drifted(&v);
+        let text = format!("{objects:?} {}", v["databases"][0]["differences"]);
+        assert!(
+            text.contains(object),
+            "{sql}: {object} not reported: {text}"
+        );
+        // The SQL given brings the database back to the files.
+        let fix = v["databases"][0]["sql"].as_str().expect("sql").to_owned();
+        if sql.starts_with("ALTER TYPE") {
+            // An enum value cannot be dropped: put the type back by hand.
+            db.exec("ALTER TABLE people ALTER COLUMN m TYPE text; DROP TYPE mood; CREATE TYPE mood AS ENUM ('ok', 'sad'); ALTER TABLE people ALTER COLUMN m TYPE mood USING m::mood");
+        } else {
+            assert!(!fix.is_empty(), "{sql}: no SQL to repair");
+            db.exec(&fix);
+        }
+    }
+    drift(&p, &db, 0);
+    let r = p.run(&db, &["db", "check", "--drift"]);
+    r.ok();
+}
+
+#[test]
+fn drift_text_names_what_was_added_missing_and_changed() {
+    let p = drift_project();
+    let db = TestDb::new("prove_drift_text");
+    p.run(&db, &["db", "upgrade", "d1"]).ok();
+    db.exec("CREATE TABLE hand_made (id integer); DROP INDEX ix_people_email;");
+    let r = p.run(&db, &["db", "check", "--drift"]);
+    r.code(1)
+        .stdout_has("at d1: drifted")
+        .stdout_has("added by hand")
+        .stdout_has("hand_made")
+        .stdout_has("missing")
+        .stdout_has("ix_people_email")
+        .stdout_has("SQL that brings the database back");
+    // Read-only: the database still has its hand-made table.
+    assert!(db.table_exists("hand_made"));
+}
+
+#[test]
+fn drift_all_builds_once_per_distinct_revision() {
+    let p = drift_project();
+    let dbs: Vec<TestDb> = (0..3)
+        .map(|i| TestDb::new(&format!("prove_drift_all{i}")))
+        .collect();
+    let list = dbs
+        .iter()
+        .map(|d| format!("\"{}\"", d.sqlalchemy_url()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    p.write(
+        "dapp-migrate.toml",
+        &format!("script_location = \"migrations\"\ndatabases = [{list}]\n"),
+    );
+    for (d, rev) in dbs.iter().zip(["d2", "d2", "d1"]) {
+        p.run(d, &["db", "upgrade", rev]).ok();
+    }
+    dbs[1].exec("CREATE TABLE hand_made (id integer)");
+    let r = Run::from(
+        p.cmd(&["db", "--format", "json", "check", "--drift", "--all"])
+            .output()
+            .expect("run"),
+    );
+    r.code(1);
+    let v = json(&r.stdout);
+    assert_eq!(v["scratch_builds"], 2);
+    let drifted: Vec<bool> = v["databases"]
+        .as_array()
+        .expect("databases")
+        .iter()
+        .map(|m| m["drifted"].as_bool().unwrap_or(false))
+        .collect();
+    assert_eq!(drifted, [false, true, false]);
 }

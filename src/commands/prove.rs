@@ -32,7 +32,7 @@ pub(super) struct Stage<'g> {
 impl<'g> Stage<'g> {
     /// Makes a scratch database and connects the engine to it.
     pub async fn new(app: &App<'_, '_>, graph: &'g RevisionGraph) -> Result<Stage<'g>, Error> {
-        let scratch = Scratch::create(&app.dev_url()?, &app.scratch_options()).await?;
+        let scratch = Scratch::create(&scratch_server(app)?, &app.scratch_options()).await?;
         let pg = Postgres::connect(scratch.url(), scratch.connect_options())
             .await
             .map_err(|source| EngineError::Connect {
@@ -88,6 +88,26 @@ impl<'g> Stage<'g> {
     pub async fn drop(self) -> Result<(), Error> {
         drop(self.engine);
         Ok(self.scratch.drop().await?)
+    }
+}
+
+/// Where scratch databases are made: `dev_url`, else the database URL's server, else (with
+/// only `databases` configured, for `--all`) the first database's server.
+fn scratch_server(app: &App<'_, '_>) -> Result<String, Error> {
+    match app.dev_url() {
+        Ok(u) => Ok(u),
+        Err(e) => {
+            let first = app
+                .config
+                .databases
+                .first()
+                .and_then(|u| crate::core::database_url::DatabaseUrl::parse(u).ok())
+                .filter(|u| u.sqlite_path().is_none());
+            match first {
+                Some(u) => Ok(crate::scratch::with_database(&u.postgres_url(), "postgres")),
+                None => Err(e),
+            }
+        }
     }
 }
 
@@ -248,10 +268,7 @@ fn tested_set(
     let (lower, upper) = match range.parse::<TargetOrRange>()? {
         TargetOrRange::Range(r) => (r.lower, r.upper),
         TargetOrRange::Target(_) => {
-            return Err(UsageError::Prove(format!(
-                "-r {range}: give a range A:B, A: or :B"
-            ))
-            .into())
+            return Err(UsageError::Prove(format!("-r {range}: give a range A:B, A: or :B")).into())
         }
     };
     if let Some(l) = lower {
@@ -375,21 +392,17 @@ async fn test_on(
             continue;
         }
         let s2 = stage.snapshot().await?;
-        report.findings.extend(differences(
-            &id,
-            "downgrade",
-            catalog::residual(&s2, &s0),
-        ));
+        report
+            .findings
+            .extend(differences(&id, "downgrade", catalog::residual(&s2, &s0)));
         if let Err(e) = stage.step(r, Direction::Up).await {
             report.findings.push(sql_failed(&id, "reupgrade", &e));
             break;
         }
         let s3 = stage.snapshot().await?;
-        report.findings.extend(differences(
-            &id,
-            "reupgrade",
-            catalog::residual(&s3, &s1),
-        ));
+        report
+            .findings
+            .extend(differences(&id, "reupgrade", catalog::residual(&s3, &s1)));
         before = Some(s3);
     }
     report.not_compared = not_compared.into_iter().collect();
@@ -398,11 +411,6 @@ async fn test_on(
 }
 
 impl App<'_, '_> {
-    /// `dapp db check --drift` (not yet).
-    pub(super) fn drift(&mut self, _all: bool) -> Result<(), Error> {
-        Err(UsageError::Prove("check --drift is not built yet".into()).into())
-    }
-
     /// `dapp db squash` (not yet).
     pub(super) fn squash(&mut self, _a: crate::cli::SquashArgs) -> Result<(), Error> {
         Err(UsageError::Prove("squash is not built yet".into()).into())
@@ -411,5 +419,224 @@ impl App<'_, '_> {
     /// `dapp db merge --check` (not yet).
     pub(super) fn merge_check(&mut self, _revs: &[String]) -> Result<(), Error> {
         Err(UsageError::Prove("merge --check is not built yet".into()).into())
+    }
+}
+
+/// One object that differs between a database and what the files build at its revisions.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftObject {
+    pub kind: String,
+    pub name: String,
+    /// `added` (in the database only), `missing` (in the files only) or `changed`.
+    pub state: &'static str,
+}
+
+/// `check --drift` for one database.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftMember {
+    pub database: String,
+    /// Its version rows (the files' state is built at these).
+    pub revisions: Vec<String>,
+    pub drifted: bool,
+    pub objects: Vec<DriftObject>,
+    /// Object by object, what differs ("table public.users: column email missing").
+    pub differences: Vec<String>,
+    /// The SQL that brings the database back to the files ("" when none).
+    pub sql: String,
+    pub not_compared: Vec<String>,
+}
+
+/// The result of `dapp db check --drift`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftReport {
+    pub ok: bool,
+    pub databases: Vec<DriftMember>,
+    /// One scratch build per distinct set of version rows.
+    pub scratch_builds: usize,
+    /// The scratch databases used (dropped by now).
+    pub scratch: Vec<String>,
+}
+
+impl DriftReport {
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for m in &self.databases {
+            let at = if m.revisions.is_empty() {
+                "base".to_owned()
+            } else {
+                m.revisions.join(", ")
+            };
+            if !m.drifted {
+                s.push_str(&format!(
+                    "{} at {at}: no drift, the schema is what the files build\n",
+                    m.database
+                ));
+                continue;
+            }
+            s.push_str(&format!(
+                "{} at {at}: drifted from what the files build ({} object(s))\n",
+                m.database,
+                m.objects.len()
+            ));
+            for o in &m.objects {
+                let state = match o.state {
+                    "added" => "added by hand",
+                    "missing" => "missing",
+                    _ => "changed",
+                };
+                s.push_str(&format!("  {state:<14} {} {}\n", o.kind, o.name));
+            }
+            for d in &m.differences {
+                s.push_str(&format!("  - {d}\n"));
+            }
+            if !m.sql.is_empty() {
+                s.push_str("  SQL that brings the database back to the files:\n");
+                for l in m.sql.lines() {
+                    s.push_str(&format!("    {l}\n"));
+                }
+            }
+        }
+        for m in self.databases.iter().filter(|m| !m.not_compared.is_empty()) {
+            s.push_str(&format!(
+                "NOTE  {}: not compared (outside the catalog model): {}\n",
+                m.database,
+                m.not_compared.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+/// What differs between the database `actual` and the files' state `expected`.
+pub(super) fn drift_of(
+    database: String,
+    revisions: Vec<String>,
+    actual: &Catalog,
+    expected: &Catalog,
+) -> DriftMember {
+    let differences: Vec<String> = catalog::residual(actual, expected)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    let m = catalog::migration(actual, expected, &catalog::RenderOptions::default());
+    let objects: Vec<DriftObject> = m
+        .changes
+        .iter()
+        .map(|c| DriftObject {
+            kind: c.kind.clone(),
+            name: c.name.clone(),
+            state: match c.action.as_str() {
+                "create" => "missing",
+                "drop" => "added",
+                _ => "changed",
+            },
+        })
+        .collect();
+    DriftMember {
+        database,
+        revisions,
+        drifted: !differences.is_empty() || !objects.is_empty(),
+        objects,
+        differences,
+        sql: m.upgrade,
+        not_compared: m.not_compared,
+    }
+}
+
+impl App<'_, '_> {
+    /// `dapp db check --drift [--all]`.
+    pub(super) fn drift(&mut self, all: bool) -> Result<(), Error> {
+        use crate::core::database_url::DatabaseUrl;
+        let g = self.graph()?;
+        let urls: Vec<DatabaseUrl> = if all && !self.config.databases.is_empty() {
+            self.config
+                .databases
+                .iter()
+                .map(|u| DatabaseUrl::parse(u))
+                .collect::<Result<_, _>>()
+                .map_err(|e| UsageError::Prove(format!("databases: {e}")))?
+        } else {
+            vec![self.config.database_url()?]
+        };
+        if all && self.config.tenant_schemas.is_some() {
+            return Err(UsageError::Prove(
+                "check --drift --all compares whole databases; tenant schemas (tenant_schemas, tenant_schemas_query) are not supported yet: run it per database without them".into(),
+            )
+            .into());
+        }
+        if let Some(u) = urls.iter().find(|u| u.sqlite_path().is_some()) {
+            return Err(UsageError::Prove(format!(
+                "check --drift reads PostgreSQL catalogs; {} is a SQLite database",
+                u.redacted()
+            ))
+            .into());
+        }
+        let ignore = ignored_tables(self);
+        let report = run_scratch(async {
+            // The databases: version rows and catalog, read only.
+            let mut reads: Vec<(String, Vec<String>, Catalog)> = Vec::new();
+            for url in &urls {
+                let backend = self
+                    .connect_url_within(url, crate::app::CONNECT_TIMEOUT)
+                    .await?;
+                let crate::backend::AnyBackend::Postgres(pg) = backend else {
+                    continue;
+                };
+                let mut e = Engine::new(pg, &g, self.engine_options(false));
+                let rows = e.rows().await?.unwrap_or_default();
+                e.resolve_rows(&rows)?;
+                let cat = catalog::inspect(e.backend().client(), &ignore)
+                    .await
+                    .map_err(|err| inspect_failed(&url.redacted(), err))?;
+                let mut rows = rows;
+                rows.sort();
+                reads.push((url.database_name(), rows, cat));
+            }
+            // The files: one scratch build per distinct set of rows.
+            let mut built: std::collections::BTreeMap<Vec<String>, Catalog> = Default::default();
+            let mut names = Vec::new();
+            for (_, rows, _) in &reads {
+                if built.contains_key(rows) {
+                    continue;
+                }
+                let heads: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
+                let mut stage = Stage::new(self, &g).await?;
+                names.push(stage.scratch.name().to_owned());
+                let r = async {
+                    stage.upgrade_to(&heads).await?;
+                    stage.snapshot().await
+                }
+                .await;
+                let dropped = stage.drop().await;
+                let cat = r?;
+                dropped?;
+                built.insert(rows.clone(), cat);
+            }
+            let mut members = Vec::new();
+            for (name, rows, cat) in reads {
+                let Some(files) = built.get(&rows) else {
+                    continue;
+                };
+                members.push(drift_of(name, rows, &cat, files));
+            }
+            Ok(DriftReport {
+                ok: members.iter().all(|m| !m.drifted),
+                databases: members,
+                scratch_builds: built.len(),
+                scratch: names,
+            })
+        })?;
+        match self.format {
+            Format::Json => self.report(&report)?,
+            Format::Text => self.out(&report.text())?,
+        }
+        if report.ok {
+            Ok(())
+        } else {
+            let n = report.databases.iter().filter(|m| m.drifted).count();
+            Err(Error::Findings(format!(
+                "check --drift: {n} database(s) differ from what the files build"
+            )))
+        }
     }
 }
