@@ -328,3 +328,129 @@ fn drift_all_builds_once_per_distinct_revision() {
         .collect();
     assert_eq!(drifted, [false, true, false]);
 }
+
+fn schema_of(db: &TestDb) -> dapp_migrate::catalog::Catalog {
+    crate::support::catalog::inspect_with(
+        db,
+        &dapp_migrate::catalog::InspectOptions {
+            ignore_tables: vec![
+                (None, "alembic_version".into()),
+                (None, "alembic_version_history".into()),
+            ],
+        },
+    )
+}
+
+/// A history whose state at c3 has one object of most kinds, and a revision after it.
+fn squash_project() -> Project {
+    let p = Project::new();
+    p.rev(
+        "a1",
+        &[],
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');\nCREATE TABLE people (id integer PRIMARY KEY, email text NOT NULL, m mood DEFAULT 'ok');",
+        Some("DROP TABLE people;\nDROP TYPE mood;"),
+    );
+    p.rev(
+        "b2",
+        &["a1"],
+        "CREATE INDEX ix_people_email ON people (email);\nALTER TABLE people ADD COLUMN age integer CHECK (age > 0);\nCREATE TABLE junk (id integer);",
+        Some("ALTER TABLE people DROP COLUMN age;\nDROP INDEX ix_people_email;\nDROP TABLE junk;"),
+    );
+    p.rev_full(
+        "c3",
+        &["b2"],
+        &[],
+        &["core"],
+        true,
+        "DROP TABLE junk;\nCREATE TABLE pets (id serial PRIMARY KEY, owner integer REFERENCES people (id));\nCREATE VIEW v_people AS SELECT id, email FROM people;\nINSERT INTO people (id, email) VALUES (1, 'seed@example.com');",
+        Some("DROP VIEW v_people;\nDROP TABLE pets;\nCREATE TABLE junk (id integer);"),
+    );
+    p.rev(
+        "d4",
+        &["c3"],
+        "ALTER TABLE pets ADD COLUMN name text;",
+        Some("ALTER TABLE pets DROP COLUMN name;"),
+    );
+    p
+}
+
+#[test]
+fn squash_builds_the_same_schema_and_leaves_databases_past_it_alone() {
+    let p = squash_project();
+    let unsquashed = TestDb::new("prove_squash_before");
+    p.run(&unsquashed, &["db", "upgrade"]).ok();
+    let at = TestDb::new("prove_squash_at");
+    p.run(&at, &["db", "upgrade", "c3"]).ok();
+    let past = TestDb::new("prove_squash_past");
+    p.run(&past, &["db", "upgrade"]).ok();
+
+    let r = p.run_offline(&[
+        "db",
+        "--format",
+        "json",
+        "--dev-url",
+        &server_url(),
+        "squash",
+        "-m",
+        "baseline 2026",
+        "--to",
+        "c3",
+        "--rev-id",
+        "base2026",
+    ]);
+    r.ok();
+    let v = json(&r.stdout);
+    assert_eq!(v["replaces"], "c3");
+    assert_eq!(v["replaced"].as_array().map(|a| a.len()), Some(3));
+    for s in v["scratch"].as_array().expect("scratch") {
+        assert!(!exists(s.as_str().expect("name")));
+    }
+    let text = std::fs::read_to_string(v["path"].as_str().expect("path")).expect("baseline");
+    assert!(text.contains("-- Replaces: c3"), "{text}");
+    assert!(text.contains("-- Branch Labels: core"), "{text}");
+    assert!(
+        !text.contains("junk"),
+        "rendered from the catalog, not concatenated:\n{text}"
+    );
+
+    // A fresh database runs the baseline (row c3), then d4.
+    let fresh = TestDb::new("prove_squash_fresh");
+    let r = p.run(&fresh, &["db", "upgrade"]);
+    r.ok();
+    assert_eq!(r.steps().len(), 2, "{:?}", r.steps());
+    assert!(
+        r.steps()[0].contains("-> c3, baseline 2026"),
+        "{:?}",
+        r.steps()
+    );
+    assert_eq!(fresh.versions(), ["d4"]);
+    let diffs = dapp_migrate::catalog::residual(&schema_of(&fresh), &schema_of(&unsquashed));
+    assert!(diffs.is_empty(), "{diffs:?}");
+    // Data changes are not replayed.
+    assert_eq!(fresh.col("SELECT count(*)::text FROM people"), ["0"]);
+
+    // A database at c3 runs only d4; one past it runs nothing.
+    let r = p.run(&at, &["db", "upgrade"]);
+    r.ok();
+    assert_eq!(r.steps().len(), 1, "{:?}", r.steps());
+    assert!(r.steps()[0].contains("c3 -> d4"), "{:?}", r.steps());
+    let r = p.run(&past, &["db", "upgrade"]);
+    r.ok();
+    assert!(r.steps().is_empty(), "{:?}", r.steps());
+    assert_eq!(past.versions(), ["d4"]);
+    assert_eq!(past.col("SELECT count(*)::text FROM people"), ["1"]);
+
+    // The baseline's own id names it; the old files can go.
+    p.run_offline(&["db", "show", "base2026"])
+        .ok()
+        .stdout_has("baseline 2026");
+    for f in ["a1_rev_a1.sql", "b2_rev_b2.sql", "c3_rev_c3.sql"] {
+        std::fs::remove_file(p.versions().join(f)).expect("remove");
+    }
+    let again = TestDb::new("prove_squash_after_delete");
+    p.run(&again, &["db", "upgrade"]).ok();
+    assert!(
+        dapp_migrate::catalog::residual(&schema_of(&again), &schema_of(&unsquashed)).is_empty()
+    );
+    p.run(&past, &["db", "check", "--drift"]).ok();
+}

@@ -411,11 +411,6 @@ async fn test_on(
 }
 
 impl App<'_, '_> {
-    /// `dapp db squash` (not yet).
-    pub(super) fn squash(&mut self, _a: crate::cli::SquashArgs) -> Result<(), Error> {
-        Err(UsageError::Prove("squash is not built yet".into()).into())
-    }
-
     /// `dapp db merge --check` (not yet).
     pub(super) fn merge_check(&mut self, _revs: &[String]) -> Result<(), Error> {
         Err(UsageError::Prove("merge --check is not built yet".into()).into())
@@ -639,4 +634,171 @@ impl App<'_, '_> {
             )))
         }
     }
+}
+
+/// The text of a baseline revision file.
+#[allow(clippy::too_many_arguments)]
+fn baseline_text(
+    id: &str,
+    message: &str,
+    replaces: &str,
+    labels: &[String],
+    create_date: &str,
+    m: &catalog::Migration,
+    squashed: usize,
+) -> String {
+    let mut s = format!(
+        "-- {message}\n--\n-- Revision ID: {id}\n-- Revises:\n-- Replaces: {replaces}\n-- Create Date: {create_date}\n-- Branch Labels: {}\n-- Depends On:\n-- Transactional: {}\n--\n-- Written by `dapp db squash`: builds the schema the {squashed} revision(s) up to {replaces} build,\n-- rendered from the catalog and proven equal on a scratch database. Data changes made by\n-- those revisions (INSERT, UPDATE, backfills) are not replayed.\n",
+        labels.join(", "),
+        m.transactional,
+    );
+    for h in &m.hazards {
+        s.push_str(&format!("-- {}: {} {}\n", h.kind, h.object, h.message));
+    }
+    s.push_str("\n-- migrate:upgrade\n");
+    s.push_str(&m.upgrade);
+    s.push_str("\n-- migrate:downgrade\n");
+    s.push_str(&m.downgrade);
+    s
+}
+
+/// The result of `dapp db squash`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SquashReport {
+    pub revision: String,
+    pub path: String,
+    pub replaces: String,
+    /// Revisions the baseline replaces (REV and everything below it).
+    pub replaced: Vec<String>,
+    pub proven: bool,
+    pub scratch: Vec<String>,
+}
+
+impl App<'_, '_> {
+    /// `dapp db squash -m MSG --to REV`.
+    pub(super) fn squash(&mut self, a: crate::cli::SquashArgs) -> Result<(), Error> {
+        use crate::core::revision::{self, Revision};
+        let g = self.graph()?;
+        let to = g.revision_for_ident(&a.to, None)?;
+        let rid = g.node(to).id().to_owned();
+        let below = g.ancestors(&[to], Edges::Versioned);
+        let replaced: Vec<usize> = below.iter().collect();
+        if replaced.len() == 1 && g.node(to).rev.replaces.is_some() {
+            return Err(UsageError::Prove(format!(
+                "{rid} is already a baseline: nothing to squash"
+            ))
+            .into());
+        }
+        let labels: Vec<String> = replaced
+            .iter()
+            .flat_map(|&i| g.node(i).rev.branch_labels.clone())
+            .collect();
+        let id = self.new_id(&g, a.rev_id.as_deref())?;
+        // The graph with the baseline must hold (nothing else uses the replaced range).
+        let mut revs = self.scripts().load_revisions()?;
+        let mut probe = revs
+            .iter()
+            .find(|r| r.id.as_str() == rid)
+            .cloned()
+            .ok_or_else(|| UsageError::Prove(format!("{rid} has no file")))?;
+        probe.id = id.clone();
+        probe.down_revisions.clear();
+        probe.depends_on.clear();
+        probe.branch_labels.clear();
+        probe.replaces = Some(probe_id(&rid)?);
+        revs.push(probe);
+        RevisionGraph::new(revs).map_err(crate::script_dir::ScriptError::from)?;
+
+        let (m, scratch) = run_scratch(async {
+            let mut names = Vec::new();
+            // What the files build at REV.
+            let mut stage = Stage::new(self, &g).await?;
+            names.push(stage.scratch.name().to_owned());
+            let r = async {
+                // From an empty database's catalog (it has its `public` schema).
+                let empty = stage.snapshot().await?;
+                stage.upgrade_to(&[to]).await?;
+                Ok::<_, Error>((empty, stage.snapshot().await?))
+            }
+            .await;
+            let dropped = stage.drop().await;
+            let (empty, want) = r?;
+            dropped?;
+            let m = catalog::migration(&empty, &want, &catalog::RenderOptions::default());
+            // The baseline, run alone, must build the same.
+            let mut stage = Stage::new(self, &g).await?;
+            names.push(stage.scratch.name().to_owned());
+            let r = async {
+                stage
+                    .scratch
+                    .run_sql("the baseline's upgrade", &m.upgrade)
+                    .await?;
+                stage.snapshot().await
+            }
+            .await;
+            let dropped = stage.drop().await;
+            let got = r?;
+            dropped?;
+            let left = catalog::residual(&got, &want);
+            if !left.is_empty() {
+                let list: Vec<String> = left.iter().map(|d| format!("  {d}")).collect();
+                return Err(Error::from(UsageError::Prove(format!(
+                    "the baseline rendered from the catalog does not build what the files build at {rid}; nothing was written:\n{}\n  (objects outside the catalog model cannot be squashed: keep the history, or squash below them)",
+                    list.join("\n")
+                ))));
+            }
+            Ok((m, names))
+        })?;
+        let text = baseline_text(
+            id.as_str(),
+            &a.message,
+            &rid,
+            &labels,
+            &chrono::Local::now()
+                .format("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string(),
+            &m,
+            replaced.len(),
+        );
+        // The file must parse back as the baseline it is.
+        let dir = self.scripts().versions();
+        let path = dir.join(format!(
+            "{}_{}.sql",
+            id.as_str(),
+            revision::slug(&a.message, 40)
+        ));
+        Revision::parse(&path, &text).map_err(crate::script_dir::ScriptError::from)?;
+        std::fs::write(&path, &text).map_err(|source| UsageError::WriteFile {
+            doing: "write the baseline",
+            path: path.clone(),
+            source,
+        })?;
+        let report = SquashReport {
+            revision: id.to_string(),
+            path: path.display().to_string(),
+            replaces: rid.clone(),
+            replaced: g.ids(&replaced),
+            proven: true,
+            scratch,
+        };
+        match self.format {
+            Format::Json => self.report(&report),
+            Format::Text => self.out(&format!(
+                "Generating {} ...  done\n  baseline {} replaces {rid} and the {} revision(s) below it; proven equal on a scratch database\n  a fresh database runs it, then what follows {rid}; a database at or past {rid} never runs it\n  once every database is at or past {rid}, the replaced files may be deleted\n",
+                path.display(),
+                id.as_str(),
+                replaced.len() - 1
+            )),
+        }
+    }
+}
+
+fn probe_id(id: &str) -> Result<crate::core::revision::RevisionId, Error> {
+    crate::core::revision::RevisionId::new(id).map_err(|reason| {
+        UsageError::BadRevId {
+            id: id.to_owned(),
+            reason,
+        }
+        .into()
+    })
 }

@@ -136,7 +136,10 @@ pub fn apply_replaces(
             if i == bi || gone.contains(&i) {
                 continue;
             }
-            if r.replaces.as_ref().is_some_and(|x| gone_ids.contains(x.as_str())) {
+            if r.replaces
+                .as_ref()
+                .is_some_and(|x| gone_ids.contains(x.as_str()))
+            {
                 gone.insert(i);
                 continue;
             }
@@ -375,24 +378,25 @@ impl RevisionGraph {
             let mut deps = Vec::with_capacity(r.depends_on.len());
             for d in &r.depends_on {
                 let alias = aliases.get(d.as_str()).copied();
-                let i = alias.map(Ok).unwrap_or_else(|| {
-                    resolve_dependency(&by_id, &labels, d)
-                }).map_err(|candidates| {
-                    if candidates.is_empty() {
-                        GraphError::MissingDependency {
-                            id: r.id.to_string(),
-                            path: r.path.clone(),
-                            missing: d.clone(),
+                let i = alias
+                    .map(Ok)
+                    .unwrap_or_else(|| resolve_dependency(&by_id, &labels, d))
+                    .map_err(|candidates| {
+                        if candidates.is_empty() {
+                            GraphError::MissingDependency {
+                                id: r.id.to_string(),
+                                path: r.path.clone(),
+                                missing: d.clone(),
+                            }
+                        } else {
+                            GraphError::AmbiguousDependency {
+                                id: r.id.to_string(),
+                                path: r.path.clone(),
+                                dep: d.clone(),
+                                candidates: candidates.join(", "),
+                            }
                         }
-                    } else {
-                        GraphError::AmbiguousDependency {
-                            id: r.id.to_string(),
-                            path: r.path.clone(),
-                            dep: d.clone(),
-                            candidates: candidates.join(", "),
-                        }
-                    }
-                })?;
+                    })?;
                 if !deps.contains(&i) {
                     deps.push(i);
                 }
@@ -772,10 +776,7 @@ impl RevisionGraph {
     }
     /// The index of an exact revision id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.by_id
-            .get(id)
-            .or_else(|| self.aliases.get(id))
-            .copied()
+        self.by_id.get(id).or_else(|| self.aliases.get(id)).copied()
     }
     /// Ids of the given indices.
     pub fn ids(&self, idx: &[usize]) -> Vec<String> {
