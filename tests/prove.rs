@@ -454,3 +454,63 @@ fn squash_builds_the_same_schema_and_leaves_databases_past_it_alone() {
     );
     p.run(&past, &["db", "check", "--drift"]).ok();
 }
+
+#[test]
+fn merge_check_says_safe_when_the_branches_commute_and_names_what_differs_otherwise() {
+    let p = Project::new();
+    p.rev(
+        "m0",
+        &[],
+        "CREATE TABLE t (id integer);",
+        Some("DROP TABLE t;"),
+    );
+    p.rev(
+        "l1",
+        &["m0"],
+        "ALTER TABLE t ADD COLUMN a integer;",
+        Some("ALTER TABLE t DROP COLUMN a;"),
+    );
+    p.rev(
+        "r1",
+        &["m0"],
+        "CREATE TABLE u (id integer);",
+        Some("DROP TABLE u;"),
+    );
+    let db = TestDb::new("prove_merge_check");
+    let r = p.run(&db, &["db", "--format", "json", "merge", "--check"]);
+    r.ok();
+    let v = json(&r.stdout);
+    assert_eq!(v["ok"], true);
+    for s in v["scratch"].as_array().expect("scratch") {
+        assert!(!exists(s.as_str().expect("name")));
+    }
+    p.run(&db, &["db", "merge", "--check", "heads"])
+        .ok()
+        .stdout_has("safe to merge");
+    // Nothing was written: still two heads, no merge file.
+    assert_eq!(std::fs::read_dir(p.versions()).expect("dir").count(), 3);
+    assert!(!db.table_exists("t"));
+
+    // Order matters: both branches define f(), and the one applied last wins.
+    p.rev(
+        "l2",
+        &["l1"],
+        "CREATE OR REPLACE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';",
+        Some("DROP FUNCTION f();"),
+    );
+    p.rev(
+        "r2",
+        &["r1"],
+        "CREATE OR REPLACE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 2';",
+        Some("DROP FUNCTION IF EXISTS f();"),
+    );
+    let r = p.run(&db, &["db", "--format", "json", "merge", "--check"]);
+    r.code(1);
+    let v = json(&r.stdout);
+    assert_eq!(v["ok"], false);
+    let d = v["differences"].to_string();
+    assert!(d.contains("f()") || d.contains("function"), "{d}");
+    p.run(&db, &["db", "merge", "--check"])
+        .code(1)
+        .stdout_has("not safe to merge");
+}

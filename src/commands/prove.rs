@@ -411,9 +411,78 @@ async fn test_on(
 }
 
 impl App<'_, '_> {
-    /// `dapp db merge --check` (not yet).
-    pub(super) fn merge_check(&mut self, _revs: &[String]) -> Result<(), Error> {
-        Err(UsageError::Prove("merge --check is not built yet".into()).into())
+    /// `dapp db merge --check [REVISIONS]`: the heads' branches applied in both orders.
+    pub(super) fn merge_check(&mut self, revs: &[String]) -> Result<(), Error> {
+        let g = self.graph()?;
+        let mut heads: Vec<usize> = Vec::new();
+        if revs.is_empty() {
+            heads = g.heads().to_vec();
+        }
+        for r in revs {
+            let t: Target = r.parse()?;
+            let named = match (&t.symbol, &t.branch, &t.relative) {
+                (Some(Symbol::Heads), None, None) => g.heads().to_vec(),
+                _ => g.resolve_target(&t)?,
+            };
+            for i in named {
+                if !heads.contains(&i) {
+                    heads.push(i);
+                }
+            }
+        }
+        if heads.len() < 2 {
+            return Err(UsageError::Prove(format!(
+                "merge --check needs two or more heads; the files have {} ({})",
+                heads.len(),
+                g.ids(&heads).join(", ")
+            ))
+            .into());
+        }
+        let forward = heads.clone();
+        let mut backward = heads.clone();
+        backward.reverse();
+        let (a, b, names) = run_scratch(async {
+            let mut names = Vec::new();
+            let mut built = Vec::new();
+            for order in [&forward, &backward] {
+                let mut stage = Stage::new(self, &g).await?;
+                names.push(stage.scratch.name().to_owned());
+                let r = async {
+                    stage.upgrade_to(order).await?;
+                    stage.snapshot().await
+                }
+                .await;
+                let dropped = stage.drop().await;
+                built.push(r?);
+                dropped?;
+            }
+            let b = built.pop().unwrap_or_default();
+            let a = built.pop().unwrap_or_default();
+            Ok((a, b, names))
+        })?;
+        let differences: Vec<String> = catalog::residual(&b, &a)
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let report = MergeCheckReport {
+            ok: differences.is_empty(),
+            heads: g.ids(&forward),
+            differences,
+            not_compared: a.not_compared.union(&b.not_compared).cloned().collect(),
+            scratch: names,
+        };
+        match self.format {
+            Format::Json => self.report(&report)?,
+            Format::Text => self.out(&report.text())?,
+        }
+        if report.ok {
+            Ok(())
+        } else {
+            Err(Error::Findings(format!(
+                "merge --check: the heads' branches give {} difference(s) depending on their order",
+                report.differences.len()
+            )))
+        }
     }
 }
 
@@ -801,4 +870,44 @@ fn probe_id(id: &str) -> Result<crate::core::revision::RevisionId, Error> {
         }
         .into()
     })
+}
+
+/// The result of `dapp db merge --check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeCheckReport {
+    /// True when both orders build the same schema.
+    pub ok: bool,
+    pub heads: Vec<String>,
+    /// What the reversed order builds differently ("table public.t: column c type ...").
+    pub differences: Vec<String>,
+    pub not_compared: Vec<String>,
+    pub scratch: Vec<String>,
+}
+
+impl MergeCheckReport {
+    pub fn text(&self) -> String {
+        let heads = self.heads.join(", ");
+        let mut rev = self.heads.clone();
+        rev.reverse();
+        let mut s = if self.ok {
+            format!("safe to merge: applying {heads} in either order builds the same schema\n")
+        } else {
+            let mut s = format!(
+                "not safe to merge as is: applying {} after {} differs from the other order:\n",
+                rev.join(", "),
+                heads
+            );
+            for d in &self.differences {
+                s.push_str(&format!("  {d}\n"));
+            }
+            s
+        };
+        if !self.not_compared.is_empty() {
+            s.push_str(&format!(
+                "NOTE  not compared (outside the catalog model): {}\n",
+                self.not_compared.join(", ")
+            ));
+        }
+        s
+    }
 }
