@@ -145,10 +145,12 @@ pub enum UsageError {
     )]
     XArgument { value: String },
     #[error(
-        "dapp does not autogenerate revisions yet: `dapp db migrate -m MESSAGE` writes an empty revision for you to fill with SQL. \
-         To start from your SQLAlchemy models, run `flask db migrate` (Alembic) and convert its revision with `dapp db import-alembic`"
+        "{what} needs the desired schema, and `schema` is not set: set it in dapp-migrate.toml (schema = \"schema.sql\", a folder of .sql files, \"sqlalchemy\" for the Flask app's models, or \"sqlalchemy:module:attr\"), DAPP_SCHEMA or --schema. \
+         Without it, `dapp db migrate -m MESSAGE` writes an empty revision for you to fill with SQL"
     )]
-    Autogenerate,
+    NoSchema { what: String },
+    #[error("{state}: the project's database is SQLite; `diff` reads PostgreSQL catalogs only")]
+    DiffSqlite { state: String },
     #[error("no editor: $VISUAL and $EDITOR are unset and vi is not on PATH; set $EDITOR to the editor to open revision files with (e.g. EDITOR=nano)")]
     NoEditor,
     // ---- authoring ----

@@ -885,11 +885,12 @@ impl<'a> Differ<'a> {
             );
         }
         for t in &dropped {
-            let step = Step::drop(
+            let mut step = Step::drop(
                 phase::TABLE,
                 keys::relation(&t.name),
                 vec![format!("DROP TABLE {}", qname(&t.name))],
             );
+            step.after = children_deps(a, &t.name);
             let h = hazard(
                 "data-loss",
                 &t.name.to_string(),
@@ -917,11 +918,12 @@ impl<'a> Differ<'a> {
         let name = q.to_string();
         let at = alter_table(q);
         if table_recreated(ta, tb) {
-            let drop = Step::drop(
+            let mut drop = Step::drop(
                 phase::TABLE,
                 key.clone(),
                 vec![format!("DROP TABLE {}", qname(q))],
             );
+            drop.after = children_deps(self.a, q);
             let mut sql = vec![render::create_table(tb)];
             sql.extend(rls_sql(None, tb));
             let mut create = Step::new(phase::TABLE, key, sql);
@@ -987,19 +989,48 @@ impl<'a> Differ<'a> {
             );
         }
         for p in ta.inherits.iter().filter(|p| !tb.inherits.contains(p)) {
-            let s = format!("{at} NO INHERIT {}", qname(p));
+            // The parent's columns stay behind as the child's own: drop those it should not have.
+            let mut sql = vec![format!("{at} NO INHERIT {}", qname(p))];
+            for col in self
+                .a
+                .tables
+                .get(p)
+                .map(|t| t.columns.as_slice())
+                .unwrap_or(&[])
+            {
+                if tb.column(&col.name).is_none() {
+                    sql.push(format!("{at} DROP COLUMN {}", ident(&col.name)));
+                }
+            }
             self.push(
                 "table",
                 name.clone(),
                 Action::Alter,
                 format!("inherits {p}, not expected"),
                 None,
-                one(s),
+                vec![Step::new(phase::TABLE, key.clone(), sql)],
             );
         }
         for p in tb.inherits.iter().filter(|p| !ta.inherits.contains(p)) {
-            let s = format!("{at} INHERIT {}", qname(p));
-            let step = Step::new(phase::TABLE, key.clone(), vec![s]).after(keys::relation(p));
+            // INHERIT needs the parent's columns in the child first.
+            let mut sql = Vec::new();
+            for col in self
+                .b
+                .tables
+                .get(p)
+                .map(|t| t.columns.as_slice())
+                .unwrap_or(&[])
+            {
+                if ta.column(&col.name).is_none() {
+                    sql.push(format!(
+                        "{at} ADD COLUMN {} {}",
+                        ident(&col.name),
+                        col.type_sql
+                    ));
+                }
+            }
+            sql.push(format!("{at} INHERIT {}", qname(p)));
+            let step = Step::new(phase::TABLE, key.clone(), sql).after(keys::relation(p));
             self.push(
                 "table",
                 name.clone(),
@@ -1372,7 +1403,7 @@ impl<'a> Differ<'a> {
 
     /// Objects that belong to a table: created, dropped (unless their table goes), recreated.
     #[allow(clippy::too_many_arguments)]
-    fn children<T: PartialEq>(
+    fn children<T: PartialEq + std::any::Any>(
         &mut self,
         kind: &str,
         a: &BTreeMap<ChildId, T>,
@@ -1399,7 +1430,7 @@ impl<'a> Differ<'a> {
                 }
                 Some(oa) if oa != ob || self.recreated.contains(&k) => {
                     let mut steps = Vec::new();
-                    if !self.table_goes(&id.table) {
+                    if !self.table_goes(&id.table) || is_fk(oa) {
                         steps.push(Step::drop(ph(oa), k.clone(), vec![drop(id, oa)]));
                     }
                     steps.push(create(self, id, ob));
@@ -1417,7 +1448,7 @@ impl<'a> Differ<'a> {
             }
         }
         for (id, oa) in a.iter().filter(|(id, _)| !b.contains_key(*id)) {
-            let steps = if self.table_goes(&id.table) {
+            let steps = if self.table_goes(&id.table) && !is_fk(oa) {
                 Vec::new()
             } else {
                 vec![Step::drop(ph(oa), key(id), vec![drop(id, oa)])]
@@ -1700,6 +1731,55 @@ impl<'a> Differ<'a> {
             );
         }
     }
+}
+
+/// A foreign key: dropped explicitly even with its table, as the table it references may be
+/// dropped too.
+fn is_fk<T: std::any::Any>(o: &T) -> bool {
+    (o as &dyn std::any::Any)
+        .downcast_ref::<super::model::Constraint>()
+        .is_some_and(|c| c.kind == 'f')
+}
+
+/// What the objects that go with table `t` (indexes, triggers...) depend on: dropping `t`
+/// must come before dropping those (a trigger's function).
+fn children_deps(c: &Catalog, t: &QName) -> Vec<String> {
+    let mut child_keys: Vec<String> = Vec::new();
+    child_keys.extend(
+        c.constraints
+            .iter()
+            .filter(|(id, k)| id.table == *t && k.kind != 'f')
+            .map(|(id, _)| keys::constraint(id)),
+    );
+    child_keys.extend(
+        c.triggers
+            .keys()
+            .filter(|id| id.table == *t)
+            .map(keys::trigger),
+    );
+    child_keys.extend(
+        c.policies
+            .keys()
+            .filter(|id| id.table == *t)
+            .map(keys::policy),
+    );
+    child_keys.extend(
+        c.indexes
+            .iter()
+            .filter(|(_, i)| i.table == *t)
+            .map(|(q, _)| keys::index(q)),
+    );
+    let own = keys::relation(t);
+    let mut out: Vec<String> = child_keys
+        .iter()
+        .filter_map(|k| c.deps.get(k))
+        .flatten()
+        .filter(|d| **d != own)
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn logged(t: &Table) -> &'static str {

@@ -120,7 +120,7 @@ fn queries() -> Vec<(&'static str, String)> {
              a.attidentity::text, \
              CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END, \
              CASE WHEN a.attcollation <> t.typcollation THEN {} END, \
-             a.attislocal, a.attacl IS NOT NULL \
+             a.attinhcount = 0, a.attacl IS NOT NULL \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \

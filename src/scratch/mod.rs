@@ -58,6 +58,8 @@ pub enum ScratchError {
         location: Option<String>,
         source: BackendError,
     },
+    #[error("cannot read the catalog of {what}: {detail}")]
+    Inspect { what: String, detail: String },
     #[error("replaying the revision files into a scratch database failed: {0}")]
     Replay(Box<EngineError>),
     #[error("cannot read the desired schema {path}: {reason}; set `schema` (DAPP_SCHEMA, --schema) to a .sql file, a folder of .sql files, or sqlalchemy[:module:attr]")]
@@ -236,6 +238,41 @@ impl Scratch {
         })
     }
 
+    /// Runs a script: in one implicit transaction when `transactional`, else statement by
+    /// statement (so `CREATE INDEX CONCURRENTLY` runs). Errors are located as in
+    /// [`run_sql`](Self::run_sql).
+    pub async fn run_script(
+        &self,
+        what: &str,
+        sql: &str,
+        transactional: bool,
+    ) -> Result<(), ScratchError> {
+        if transactional {
+            return self.run_sql(what, sql).await;
+        }
+        for st in crate::core::statements::split(sql) {
+            if let Err(e) = self.client().batch_execute(&st.sql).await {
+                let source = crate::backend::postgres::convert(e);
+                let pos = source.position.map(|p| st.offset + p as usize);
+                return Err(ScratchError::Sql {
+                    what: what.to_owned(),
+                    location: Some(locate(sql, pos.unwrap_or(st.offset + 1))),
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The catalog of the scratch database (see [`inspect`]).
+    pub async fn inspect(
+        &self,
+        what: &str,
+        opts: &crate::catalog::InspectOptions,
+    ) -> Result<crate::catalog::Catalog, ScratchError> {
+        inspect(self.client(), what, opts).await
+    }
+
     /// Closes the connection and drops the database.
     pub async fn drop(mut self) -> Result<(), ScratchError> {
         self.conn.take();
@@ -298,6 +335,39 @@ async fn drop_database(url: &str, name: &str, opts: &ConnectOptions) -> Result<(
             .map_err(|e| failed(crate::backend::postgres::convert(e)))?;
     }
     Ok(())
+}
+
+/// The tables a comparison leaves out: dapp's own (version, history, lease) as `tables`
+/// names them, and Alembic's `alembic_version`.
+pub fn inspect_options(tables: &crate::core::schema::Tables) -> crate::catalog::InspectOptions {
+    let schema = tables.schema.clone();
+    let mut ignore = vec![
+        (schema.clone(), tables.version.clone()),
+        (schema.clone(), tables.history.clone()),
+        (schema.clone(), crate::engine::lock::TABLE.to_owned()),
+    ];
+    if tables.version != "alembic_version" {
+        ignore.push((None, "alembic_version".to_owned()));
+    }
+    crate::catalog::InspectOptions {
+        ignore_tables: ignore,
+        ..Default::default()
+    }
+}
+
+/// Reads a database's catalog; `what` names it for messages (`the scratch database …`, `the
+/// project's database`).
+pub async fn inspect(
+    client: &tokio_postgres::Client,
+    what: &str,
+    opts: &crate::catalog::InspectOptions,
+) -> Result<crate::catalog::Catalog, ScratchError> {
+    crate::catalog::inspect(client, opts)
+        .await
+        .map_err(|e| ScratchError::Inspect {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        })
 }
 
 /// Drops every scratch database this process made and has not dropped yet.
