@@ -111,16 +111,9 @@ fn scratch_server(app: &App<'_, '_>) -> Result<String, Error> {
     }
 }
 
-/// dapp's and Alembic's own tables, left out of every comparison.
+/// dapp's and Alembic's own tables, left out of every comparison (as `diff` leaves them).
 pub(super) fn ignored_tables(app: &App<'_, '_>) -> InspectOptions {
-    let schema = app.config.version_table_schema.clone();
-    InspectOptions {
-        ignore_tables: vec![
-            (schema.clone(), app.config.version_table.clone()),
-            (schema.clone(), app.config.history_table.clone()),
-            (schema, crate::engine::lock::TABLE.to_owned()),
-        ],
-    }
+    crate::scratch::inspect_options(&app.tables())
 }
 
 fn inspect_failed(what: &str, e: catalog::InspectError) -> Error {
