@@ -710,8 +710,12 @@ fn baseline_text(
     squashed: usize,
 ) -> String {
     let mut s = format!(
-        "-- {message}\n--\n-- Revision ID: {id}\n-- Revises:\n-- Replaces: {replaces}\n-- Create Date: {create_date}\n-- Branch Labels: {}\n-- Depends On:\n-- Transactional: {}\n--\n-- Written by `dapp db squash`: builds the schema the {squashed} revision(s) up to {replaces} build,\n-- rendered from the catalog and proven equal on a scratch database. Data changes made by\n-- those revisions (INSERT, UPDATE, backfills) are not replayed.\n",
-        labels.join(", "),
+        "-- {message}\n--\n-- Revision ID: {id}\n-- Revises:\n-- Replaces: {replaces}\n-- Create Date: {create_date}\n-- Branch Labels:{}\n-- Depends On:\n-- Transactional: {}\n--\n-- Written by `dapp db squash`: builds the schema the {squashed} revision(s) up to {replaces} build,\n-- rendered from the catalog and proven equal on a scratch database. Data changes made by\n-- those revisions (INSERT, UPDATE, backfills) are not replayed.\n",
+        if labels.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", labels.join(", "))
+        },
         m.transactional,
     );
     for h in &m.hazards {
