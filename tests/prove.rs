@@ -265,7 +265,11 @@ fn drift_none_after_upgrade_then_each_kind_by_hand_is_reported_and_its_sql_repai
         // At the heads, `diff --from database --to files` says the same.
         let d = p.run(&db, &["db", "diff", "--from", "database", "--to", "files"]);
         for line in fix.lines().filter(|l| !l.trim().is_empty()) {
-            assert!(d.stdout.contains(line), "{sql}: diff lacks {line:?}:\n{}", d.stdout);
+            assert!(
+                d.stdout.contains(line),
+                "{sql}: diff lacks {line:?}:\n{}",
+                d.stdout
+            );
         }
         if sql.starts_with("ALTER TYPE") {
             // An enum value cannot be dropped: put the type back by hand.

@@ -167,6 +167,8 @@ pub struct TestReport {
     pub irreversible: Vec<String>,
     /// Objects the catalog model does not compare, seen on the way.
     pub not_compared: Vec<String>,
+    /// Revisions of the range not tested because an earlier step failed to run.
+    pub untested: Vec<String>,
     /// The scratch database used (dropped by now).
     pub scratch: String,
 }
@@ -180,6 +182,12 @@ impl TestReport {
         for r in &self.irreversible {
             s.push_str(&format!(
                 "WARN  revision {r} is irreversible (no `-- migrate:downgrade` section): only its upgrade was checked\n"
+            ));
+        }
+        if !self.untested.is_empty() {
+            s.push_str(&format!(
+                "NOTE  stopped after SQL that failed to run: not tested: {}\n",
+                self.untested.join(", ")
             ));
         }
         if !self.not_compared.is_empty() {
@@ -334,6 +342,7 @@ async fn test_on(
         findings: Vec::new(),
         irreversible: Vec::new(),
         not_compared: Vec::new(),
+        untested: Vec::new(),
         scratch: stage.scratch.name().to_owned(),
     };
     let mut not_compared: BTreeSet<String> = BTreeSet::new();
@@ -398,6 +407,12 @@ async fn test_on(
             .extend(differences(&id, "reupgrade", catalog::residual(&s3, &s1)));
         before = Some(s3);
     }
+    report.untested = order
+        .iter()
+        .filter(|r| tested.contains(r))
+        .map(|&r| g.node(r).id().to_owned())
+        .filter(|id| !report.tested.contains(id))
+        .collect();
     report.not_compared = not_compared.into_iter().collect();
     report.ok = report.findings.is_empty();
     Ok(report)
