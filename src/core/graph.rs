@@ -72,6 +72,9 @@ pub enum GraphError {
     },
 }
 
+/// Other names of revisions: (name, the revision's id).
+pub type Aliases = Vec<(String, String)>;
+
 /// Baselines (`Replaces: R`, written by `dapp db squash`): a baseline stands for R.
 ///
 /// When R's file is still there, R and every revision below it (through `Revises`) leave the
@@ -83,9 +86,7 @@ pub enum GraphError {
 /// Returns the revisions left, in load order, and the aliases (file id, R). Refuses a
 /// baseline with parents, and a revision left in the graph that uses a replaced revision
 /// other than R.
-pub fn apply_replaces(
-    mut revs: Vec<Revision>,
-) -> Result<(Vec<Revision>, Vec<(String, String)>), GraphError> {
+pub fn apply_replaces(mut revs: Vec<Revision>) -> Result<(Vec<Revision>, Aliases), GraphError> {
     let mut aliases = Vec::new();
     let baselines: Vec<String> = revs
         .iter()
