@@ -1085,6 +1085,15 @@ mod replaces_tests {
     }
 
     #[test]
+    fn the_replaces_key_is_read_from_the_header() {
+        let text = "-- baseline\n--\n-- Revision ID: base1\n-- Revises:\n-- Replaces: c3\n\n-- migrate:upgrade\nSELECT 1;\n";
+        let r = Revision::parse(std::path::Path::new("b.sql"), text).expect("parse");
+        assert_eq!(r.replaces.as_ref().map(|x| x.as_str()), Some("c3"));
+        let two = text.replace("Replaces: c3", "Replaces: c3, d4");
+        assert!(Revision::parse(std::path::Path::new("b.sql"), &two).is_err());
+    }
+
+    #[test]
     fn without_baselines_nothing_changes() {
         let revs = vec![rev("a1", &[], &[], &[]), rev("b2", &["a1"], &[], &[])];
         let (left, aliases) = apply_replaces(revs.clone()).expect("ok");
