@@ -492,6 +492,52 @@ Examples:
   dapp db import-alembic --from alembic --alembic \"alembic -c alembic.ini\"
   dapp db import-alembic --from migrations --upgrade-sql up.sql --downgrade-sql down.sql")]
     ImportAlembic(ImportAlembicArgs),
+
+    /// Prove every downgrade undoes its upgrade, revision by revision, on a scratch database
+    #[command(after_help = "\
+For each revision in upgrade order: upgrade, downgrade, upgrade again on a scratch database
+(made on dev_url's server, always dropped), comparing the schema after each step. Exit 1 when
+a downgrade leaves something behind, a re-upgrade differs, or some SQL fails to run.
+
+Examples:
+  dapp db test
+  dapp db test -r 3c00:head --seed tests/seed.sql
+  dapp db test --format json")]
+    Test(TestArgs),
+
+    /// Write one baseline revision replacing the history up to a revision
+    #[command(after_help = "\
+The baseline builds the schema the files build at REV (rendered from the catalog, proven equal
+on a scratch database) and carries `Replaces: REV`: a fresh database runs it and then what
+follows REV; a database at or past REV never runs it. Data changes of the replaced revisions
+are not replayed.
+
+Example:
+  dapp db squash -m \"baseline 2026\" --to 3c00")]
+    Squash(SquashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Only test the revisions from A to B (both included); those below A are applied first
+    #[arg(short = 'r', long = "rev-range", value_name = "A:B")]
+    pub rev_range: Option<String>,
+    /// SQL run once before the first tested revision (data that exposes data-dependent bugs)
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SquashArgs {
+    /// Message of the baseline revision
+    #[arg(short, long)]
+    pub message: String,
+    /// The revision whose state the baseline builds
+    #[arg(long, value_name = "REV")]
+    pub to: String,
+    /// Revision id to use instead of a random one
+    #[arg(long, value_name = "ID")]
+    pub rev_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -542,8 +588,12 @@ pub struct DiffArgs {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Revisions to merge, or `heads`
-    #[arg(required = true, value_name = "REVISIONS")]
+    #[arg(required_unless_present = "check", value_name = "REVISIONS")]
     pub revisions: Vec<String>,
+    /// Write nothing: apply the heads' branches in both orders on scratch databases and
+    /// report whether the results are identical
+    #[arg(long)]
+    pub check: bool,
     /// Message of the merge revision
     #[arg(short, long)]
     pub message: Option<String>,
@@ -644,6 +694,10 @@ pub struct CheckArgs {
     /// migrations/dapp.sum was edited or removed (for CI and pre-commit)
     #[arg(long, conflicts_with = "all")]
     pub offline: bool,
+    /// Compare the database's schema with what the files build at its revisions (built on a
+    /// scratch database); print what differs and the SQL that brings it back
+    #[arg(long, conflicts_with = "offline")]
+    pub drift: bool,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }

@@ -262,6 +262,10 @@ pub enum UsageError {
         command: String,
         source: std::io::Error,
     },
+    /// `test`, `check --drift`, `squash`, `merge --check`: arguments that cannot be used
+    /// (what and what to do, in the message).
+    #[error("{0}")]
+    Prove(String),
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use crate::support::{Project, TestDb};
 
-const COMMANDS: [&str; 21] = [
+const COMMANDS: [&str; 23] = [
     "init",
     "migrate",
     "merge",
@@ -24,6 +24,8 @@ const COMMANDS: [&str; 21] = [
     "resolve",
     "graph",
     "diff",
+    "test",
+    "squash",
 ];
 
 #[test]

@@ -18,6 +18,7 @@ mod lease;
 mod migrate;
 mod mysql;
 mod offline_check;
+mod prove;
 mod pyproject_config;
 mod python_package;
 mod recipes;

@@ -17,6 +17,7 @@ mod habits;
 mod import;
 mod inspect;
 mod migrate;
+mod prove;
 pub mod startup;
 mod sum;
 
@@ -50,6 +51,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Migrate(a) => app.migrate(a, false),
         DbCommand::Revision(a) => app.migrate(a, true),
         DbCommand::Diff(a) => app.diff(a, &inv.cwd),
+        DbCommand::Merge(a) if a.check => app.merge_check(&a.revisions),
         DbCommand::Merge(a) => app.merge(a),
         DbCommand::Heads(a) => app.heads(a.verbose, a.resolve_dependencies),
         DbCommand::History(a) if a.graph => {
@@ -76,6 +78,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
             app.fleet_of(Action::Stamp { purge: a.purge }, &a.revisions, &a.fleet)
         }
         DbCommand::Stamp(a) => app.stamp(&a.revisions, a.purge, a.sql, a.dry_run),
+        DbCommand::Check(a) if a.drift => app.drift(a.fleet.all),
         DbCommand::Check(a) if a.fleet.all => app.fleet(Action::Check, "heads", &a.fleet),
         DbCommand::Check(a) if a.offline => app.check_offline(),
         DbCommand::Hash => app.hash(),
@@ -83,6 +86,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Verify(a) => block_on(app.verify(a.accept.clone())),
         DbCommand::Startup(a) => app.startup(a),
         DbCommand::ImportAlembic(a) => app.import_alembic(a),
+        DbCommand::Test(a) => app.prove_test(a),
+        DbCommand::Squash(a) => app.squash(a),
     }
 }
 

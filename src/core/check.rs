@@ -350,6 +350,7 @@ pub fn stored_revisions(
                 "(no file: stored in the history table on {})",
                 h.finished_at
             )),
+            replaces: None,
         });
     }
     // Parents before children, so the graph's load order is stable.

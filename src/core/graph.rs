@@ -55,6 +55,123 @@ pub enum GraphError {
     },
     #[error("revisions form a cycle: {}; a revision cannot (even indirectly) revise or depend on itself", cycle.join(" -> "))]
     Cycle { cycle: Vec<String> },
+    #[error("{path}: baseline {id} replaces {replaced} but revises {parents}; a baseline is a root: empty its `Revises`")]
+    BaselineNotRoot {
+        id: String,
+        path: PathBuf,
+        replaced: String,
+        parents: String,
+    },
+    #[error("{path}: revision {id} revises or depends on {used}, which baseline {baseline} replaces (it is below {replaced}); only {replaced} itself stays usable: point {id} at {replaced} or a later revision, or squash to a revision above {id}'s branch point")]
+    ReplacedInUse {
+        id: String,
+        path: PathBuf,
+        used: String,
+        baseline: String,
+        replaced: String,
+    },
+}
+
+/// Other names of revisions: (name, the revision's id).
+pub type Aliases = Vec<(String, String)>;
+
+/// Baselines (`Replaces: R`, written by `dapp db squash`): a baseline stands for R.
+///
+/// When R's file is still there, R and every revision below it (through `Revises`) leave the
+/// graph, with any baseline replacing one of them. The baseline then takes R's id: a database
+/// whose version row names R (or a later revision) has it, so never runs it, and a fresh
+/// database that runs it gets the row R, as if it had run the history it replaces. Revisions
+/// revising R now follow the baseline. The baseline's own file id stays a name for it.
+///
+/// Returns the revisions left, in load order, and the aliases (file id, R). Refuses a
+/// baseline with parents, and a revision left in the graph that uses a replaced revision
+/// other than R.
+pub fn apply_replaces(mut revs: Vec<Revision>) -> Result<(Vec<Revision>, Aliases), GraphError> {
+    let mut aliases = Vec::new();
+    let baselines: Vec<String> = revs
+        .iter()
+        .filter(|r| r.replaces.is_some())
+        .map(|r| r.id.to_string())
+        .collect();
+    for b in baselines {
+        let Some(bi) = revs.iter().position(|r| r.id.as_str() == b) else {
+            continue; // removed with the range of another baseline
+        };
+        let Some(replaced) = revs[bi].replaces.clone() else {
+            continue;
+        };
+        if !revs[bi].down_revisions.is_empty() {
+            return Err(GraphError::BaselineNotRoot {
+                id: b,
+                path: revs[bi].path.clone(),
+                replaced: replaced.to_string(),
+                parents: revs[bi]
+                    .down_revisions
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let by_id: HashMap<&str, usize> = revs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != bi)
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
+        let mut gone: std::collections::BTreeSet<usize> = Default::default();
+        let mut todo: Vec<usize> = by_id.get(replaced.as_str()).copied().into_iter().collect();
+        while let Some(i) = todo.pop() {
+            if gone.insert(i) {
+                todo.extend(
+                    revs[i]
+                        .down_revisions
+                        .iter()
+                        .filter_map(|d| by_id.get(d.as_str()).copied()),
+                );
+            }
+        }
+        let gone_ids: std::collections::BTreeSet<String> =
+            gone.iter().map(|&i| revs[i].id.to_string()).collect();
+        for (i, r) in revs.iter().enumerate() {
+            if i == bi || gone.contains(&i) {
+                continue;
+            }
+            if r.replaces
+                .as_ref()
+                .is_some_and(|x| gone_ids.contains(x.as_str()))
+            {
+                gone.insert(i);
+                continue;
+            }
+            let used = r
+                .down_revisions
+                .iter()
+                .map(|d| d.as_str())
+                .chain(r.depends_on.iter().map(String::as_str))
+                .find(|d| *d != replaced.as_str() && gone_ids.contains(*d));
+            if let Some(used) = used {
+                return Err(GraphError::ReplacedInUse {
+                    id: r.id.to_string(),
+                    path: r.path.clone(),
+                    used: used.to_owned(),
+                    baseline: b,
+                    replaced: replaced.to_string(),
+                });
+            }
+        }
+        let file_id = std::mem::replace(&mut revs[bi].id, replaced.clone());
+        if file_id != replaced {
+            aliases.push((file_id.to_string(), replaced.to_string()));
+        }
+        let mut k = 0;
+        revs.retain(|_| {
+            let keep = !gone.contains(&k);
+            k += 1;
+            keep
+        });
+    }
+    Ok((revs, aliases))
 }
 
 /// A name that could not be resolved, or a walk that cannot be done (Alembic's `RevisionError`).
@@ -149,6 +266,8 @@ pub enum Pos {
 pub struct RevisionGraph {
     nodes: Vec<Node>,
     by_id: HashMap<String, usize>,
+    /// Other names of baselines: their file ids (see [`apply_replaces`]).
+    aliases: HashMap<String, usize>,
     labels: HashMap<String, usize>,
     heads: Vec<usize>,
     real_heads: Vec<usize>,
@@ -210,6 +329,7 @@ pub enum Edges {
 impl RevisionGraph {
     /// Builds and validates the graph from revisions in load order (sorted file names).
     pub fn new(revisions: Vec<Revision>) -> Result<Self, GraphError> {
+        let (revisions, aliases) = apply_replaces(revisions)?;
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(revisions.len());
         for (i, r) in revisions.iter().enumerate() {
             if let Some(&first) = by_id.get(r.id.as_str()) {
@@ -221,6 +341,11 @@ impl RevisionGraph {
             }
             by_id.insert(r.id.to_string(), i);
         }
+        let aliases: HashMap<String, usize> = aliases
+            .into_iter()
+            .filter(|(a, _)| !by_id.contains_key(a))
+            .filter_map(|(a, r)| by_id.get(&r).map(|&i| (a, i)))
+            .collect();
         let mut labels: HashMap<String, usize> = HashMap::new();
         for (i, r) in revisions.iter().enumerate() {
             for l in &r.branch_labels {
@@ -240,7 +365,7 @@ impl RevisionGraph {
         for r in revisions.into_iter() {
             let mut down = Vec::with_capacity(r.down_revisions.len());
             for d in &r.down_revisions {
-                match by_id.get(d.as_str()) {
+                match by_id.get(d.as_str()).or_else(|| aliases.get(d.as_str())) {
                     Some(&i) => down.push(i),
                     None => {
                         return Err(GraphError::MissingParent {
@@ -253,22 +378,26 @@ impl RevisionGraph {
             }
             let mut deps = Vec::with_capacity(r.depends_on.len());
             for d in &r.depends_on {
-                let i = resolve_dependency(&by_id, &labels, d).map_err(|candidates| {
-                    if candidates.is_empty() {
-                        GraphError::MissingDependency {
-                            id: r.id.to_string(),
-                            path: r.path.clone(),
-                            missing: d.clone(),
+                let alias = aliases.get(d.as_str()).copied();
+                let i = alias
+                    .map(Ok)
+                    .unwrap_or_else(|| resolve_dependency(&by_id, &labels, d))
+                    .map_err(|candidates| {
+                        if candidates.is_empty() {
+                            GraphError::MissingDependency {
+                                id: r.id.to_string(),
+                                path: r.path.clone(),
+                                missing: d.clone(),
+                            }
+                        } else {
+                            GraphError::AmbiguousDependency {
+                                id: r.id.to_string(),
+                                path: r.path.clone(),
+                                dep: d.clone(),
+                                candidates: candidates.join(", "),
+                            }
                         }
-                    } else {
-                        GraphError::AmbiguousDependency {
-                            id: r.id.to_string(),
-                            path: r.path.clone(),
-                            dep: d.clone(),
-                            candidates: candidates.join(", "),
-                        }
-                    }
-                })?;
+                    })?;
                 if !deps.contains(&i) {
                     deps.push(i);
                 }
@@ -299,6 +428,7 @@ impl RevisionGraph {
         let mut g = RevisionGraph {
             nodes,
             by_id,
+            aliases,
             labels,
             heads: Vec::new(),
             real_heads: Vec::new(),
@@ -647,7 +777,7 @@ impl RevisionGraph {
     }
     /// The index of an exact revision id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).copied()
+        self.by_id.get(id).or_else(|| self.aliases.get(id)).copied()
     }
     /// Ids of the given indices.
     pub fn ids(&self, idx: &[usize]) -> Vec<String> {
@@ -665,7 +795,12 @@ impl RevisionGraph {
             Some(b) => Some(self.resolve_branch(b)?),
             None => None,
         };
-        let found = if let Some(&i) = self.by_id.get(ident).or_else(|| self.labels.get(ident)) {
+        let found = if let Some(&i) = self
+            .by_id
+            .get(ident)
+            .or_else(|| self.aliases.get(ident))
+            .or_else(|| self.labels.get(ident))
+        {
             i
         } else {
             let mut candidates: Vec<(String, usize)> = self
@@ -932,3 +1067,126 @@ fn resolve_dependency(
 
 #[cfg(test)]
 mod alembic_scenarios;
+
+#[cfg(test)]
+mod replaces_tests {
+    use super::*;
+    use crate::core::revision::RevisionId;
+    use crate::core::testing::rev;
+
+    fn baseline(id: &str, replaces: &str) -> Revision {
+        let mut r = rev(id, &[], &[], &[]);
+        r.replaces = Some(RevisionId::new(replaces).expect("id"));
+        r
+    }
+
+    fn ids(revs: &[Revision]) -> Vec<&str> {
+        revs.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_replaces_key_is_read_from_the_header() {
+        let text = "-- baseline\n--\n-- Revision ID: base1\n-- Revises:\n-- Replaces: c3\n\n-- migrate:upgrade\nSELECT 1;\n";
+        let r = Revision::parse(std::path::Path::new("b.sql"), text).expect("parse");
+        assert_eq!(r.replaces.as_ref().map(|x| x.as_str()), Some("c3"));
+        let two = text.replace("Replaces: c3", "Replaces: c3, d4");
+        assert!(Revision::parse(std::path::Path::new("b.sql"), &two).is_err());
+    }
+
+    #[test]
+    fn without_baselines_nothing_changes() {
+        let revs = vec![rev("a1", &[], &[], &[]), rev("b2", &["a1"], &[], &[])];
+        let (left, aliases) = apply_replaces(revs.clone()).expect("ok");
+        assert_eq!(left, revs);
+        assert!(aliases.is_empty());
+    }
+
+    #[test]
+    fn the_replaced_range_leaves_and_the_baseline_takes_the_replaced_id() {
+        let revs = vec![
+            rev("a1", &[], &[], &[]),
+            rev("b2", &["a1"], &[], &[]),
+            rev("c3", &["b2"], &[], &[]),
+            rev("d4", &["c3"], &[], &[]),
+            baseline("base1", "c3"),
+        ];
+        let (left, aliases) = apply_replaces(revs.clone()).expect("ok");
+        assert_eq!(ids(&left), ["d4", "c3"]);
+        assert_eq!(aliases, [("base1".to_owned(), "c3".to_owned())]);
+        let g = RevisionGraph::new(revs).expect("graph");
+        let c3 = g.index_of("c3").expect("c3");
+        assert_eq!(g.index_of("base1"), Some(c3));
+        assert!(g.node(c3).is_base());
+        assert_eq!(g.ids(g.heads()), ["d4"]);
+        assert_eq!(g.revision_for_ident("base1", None), Ok(c3));
+    }
+
+    #[test]
+    fn the_graph_builds_the_same_with_the_old_files_deleted() {
+        let revs = vec![rev("d4", &["c3"], &[], &[]), baseline("base1", "c3")];
+        let g = RevisionGraph::new(revs).expect("graph");
+        assert_eq!(g.ids(g.bases()), ["c3"]);
+        assert_eq!(g.ids(g.heads()), ["d4"]);
+        // A fresh database runs the baseline (its row is c3), then d4.
+        let p = crate::core::plan::upgrade(&g, &[], &Target::heads()).expect("plan");
+        let run: Vec<String> = p
+            .steps
+            .iter()
+            .filter_map(|s| s.revision())
+            .map(|r| g.node(r).rev.path.display().to_string())
+            .collect();
+        assert_eq!(run, ["versions/base1.sql", "versions/d4.sql"]);
+        // A database at c3 runs d4 only; one at d4 runs nothing.
+        let c3 = g.index_of("c3").expect("c3");
+        let p = crate::core::plan::upgrade(&g, &[c3], &Target::heads()).expect("plan");
+        assert_eq!(p.steps.len(), 1);
+        let d4 = g.index_of("d4").expect("d4");
+        assert!(crate::core::plan::upgrade(&g, &[d4], &Target::heads())
+            .expect("plan")
+            .is_empty());
+    }
+
+    #[test]
+    fn a_revision_using_the_replaced_range_below_the_baseline_is_refused() {
+        let revs = vec![
+            rev("a1", &[], &[], &[]),
+            rev("b2", &["a1"], &[], &[]),
+            rev("x9", &["a1"], &[], &[]),
+            baseline("base1", "b2"),
+        ];
+        match apply_replaces(revs) {
+            Err(GraphError::ReplacedInUse { id, used, .. }) => {
+                assert_eq!((id.as_str(), used.as_str()), ("x9", "a1"))
+            }
+            other => panic!("expected ReplacedInUse, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_baseline_with_parents_is_refused() {
+        let mut b = baseline("base1", "a1");
+        b.down_revisions = vec![RevisionId::new("a1").expect("id")];
+        let revs = vec![rev("a1", &[], &[], &[]), b];
+        assert!(matches!(
+            apply_replaces(revs),
+            Err(GraphError::BaselineNotRoot { .. })
+        ));
+    }
+
+    #[test]
+    fn a_second_squash_replaces_the_first_baseline_too() {
+        let revs = vec![
+            rev("a1", &[], &[], &[]),
+            rev("b2", &["a1"], &[], &[]),
+            baseline("base1", "b2"),
+            rev("c3", &["b2"], &[], &[]),
+            rev("d4", &["c3"], &[], &[]),
+            baseline("base2", "c3"),
+        ];
+        let (left, aliases) = apply_replaces(revs).expect("ok");
+        assert_eq!(ids(&left), ["d4", "c3"]);
+        assert_eq!(aliases.last(), Some(&("base2".to_owned(), "c3".to_owned())));
+        let g = RevisionGraph::new(left).expect("graph");
+        assert_eq!(g.ids(g.heads()), ["d4"]);
+    }
+}

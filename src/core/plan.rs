@@ -880,6 +880,14 @@ fn toposort(g: &RevisionGraph, todo: &mut BitSet, heads: &[usize]) -> Vec<usize>
 }
 
 /// Turns an ordered list of revisions into steps with Alembic's version-row changes.
+/// One revision run alone, up or down, from the version rows `current`, with the row changes
+/// Alembic makes for it: for commands that step through the graph one revision at a time
+/// (`dapp db test`). The caller picks a revision whose parents (up) or children (down) are
+/// where they must be.
+pub fn single(g: &RevisionGraph, current: &[usize], rev: usize, dir: Direction) -> Plan {
+    with_row_ops(g, current, vec![rev], dir)
+}
+
 fn with_row_ops(g: &RevisionGraph, current: &[usize], order: Vec<usize>, dir: Direction) -> Plan {
     let mut heads: Vec<String> = g.ids(current);
     let mut steps = Vec::with_capacity(order.len());

@@ -18,13 +18,14 @@ pub const MAX_ID_LEN: usize = 32;
 
 const UPGRADE_MARKER: &str = "-- migrate:upgrade";
 const DOWNGRADE_MARKER: &str = "-- migrate:downgrade";
-const KNOWN_KEYS: [&str; 6] = [
+const KNOWN_KEYS: [&str; 7] = [
     "Revision ID",
     "Revises",
     "Create Date",
     "Branch Labels",
     "Depends On",
     "Transactional",
+    "Replaces",
 ];
 /// Words that name positions in the graph and so cannot be ids or branch labels.
 const RESERVED: [&str; 4] = ["head", "heads", "base", "current"];
@@ -290,6 +291,9 @@ pub struct Revision {
     pub downgrade: Option<SqlSection>,
     /// Where the file is (for messages and `show`).
     pub path: PathBuf,
+    /// `Replaces: REV` of a baseline written by `dapp db squash`: this root builds REV's state
+    /// and stands for REV in the graph (see `graph::apply_replaces`).
+    pub replaces: Option<RevisionId>,
 }
 
 impl Revision {
@@ -459,6 +463,21 @@ impl Revision {
                 }
             },
         };
+        let replaces = match list("Replaces", "revision id")?.as_slice() {
+            [] => None,
+            [one] => Some(RevisionId(one.clone())),
+            [_, second, ..] => {
+                let line = field("Replaces").map(|(_, _, l)| *l).unwrap_or(0);
+                return Err(RevisionError::BadIdent {
+                    path: p(),
+                    line,
+                    what: "Replaces",
+                    value: second.clone(),
+                    kind: "revision id",
+                    reason: "a baseline replaces one revision".into(),
+                });
+            }
+        };
         let create_date = field("Create Date")
             .map(|(_, v, _)| v.clone())
             .filter(|v| !v.is_empty());
@@ -529,6 +548,7 @@ impl Revision {
             upgrade,
             downgrade,
             path: path.to_owned(),
+            replaces,
         })
     }
 

@@ -28,6 +28,7 @@ pub fn rev(id: &str, down: &[&str], deps: &[&str], labels: &[&str]) -> Revision 
             first_line: 5,
         }),
         path: PathBuf::from(format!("versions/{id}.sql")),
+        replaces: None,
     }
 }
 
