@@ -120,7 +120,7 @@ fn inspect_failed(what: &str, e: catalog::InspectError) -> Error {
     Error::from(ScratchError::Sql {
         what: format!("reading the catalog of {what}"),
         location: None,
-        source: crate::backend::BackendError::msg(e.to_string()),
+        source: Box::new(crate::backend::BackendError::msg(e.to_string())),
     })
 }
 
@@ -366,7 +366,7 @@ async fn test_on(
             if let Some((path, sql)) = seed {
                 stage
                     .scratch
-                    .run_sql(&format!("the seed {path}"), sql)
+                    .run_named(&format!("the seed {path}"), sql)
                     .await?;
             }
             seeded = true;
@@ -812,7 +812,7 @@ impl App<'_, '_> {
             let r = async {
                 stage
                     .scratch
-                    .run_sql("the baseline's upgrade", &m.upgrade)
+                    .run_named("the baseline's upgrade", &m.upgrade)
                     .await?;
                 stage.snapshot().await
             }
