@@ -13,6 +13,7 @@ pub mod config;
 pub mod core;
 pub mod engine;
 pub mod error;
+pub mod lint;
 pub mod output;
 pub mod script_dir;
 pub mod shell;
