@@ -38,8 +38,10 @@ pub fn main_with(
         std::io::stderr().is_terminal()
     };
     let when = output::color::from_args(&args);
-    let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(args.clone()))
-        .and_then(|c| cli::refuse_graph_json(c, &args))
+    let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(
+        cli::lint_format_sarif(args.clone()),
+    ))
+    .and_then(|c| cli::refuse_graph_json(c, &args))
     {
         Ok(c) => c,
         Err(e) => {

@@ -170,7 +170,10 @@ impl App<'_, '_> {
                 .format("%Y-%m-%d %H:%M:%S%.6f")
                 .to_string(),
         };
-        self.write_new(&g, new)
+        let id = new.id.as_str().to_owned();
+        self.write_new(&g, new)?;
+        self.lint_new_revision(&id);
+        Ok(())
     }
 
     pub(super) fn merge(&mut self, a: crate::cli::MergeArgs) -> Result<(), Error> {

@@ -101,6 +101,9 @@ keys! {
     tenant_schemas_query: env ["DAPP_TENANT_SCHEMAS_QUERY"], flag "--tenant-schemas-query" => tenant_schemas_query: String;
     lock: env ["DAPP_LOCK"], flag "--lock" => lock: String;
     lock_lease: env ["DAPP_LOCK_LEASE"], flag "--lock-lease" => lock_lease: String;
+    /// `off` or `error` (start-up refuses pending revisions with lint errors); in the file also
+    /// a `[lint]` table: `startup = "error"` and a level per rule.
+    lint: env ["DAPP_LINT"], flag "--startup-lint" => startup_lint: String;
 }
 
 /// The key named `name`.
@@ -130,6 +133,7 @@ impl crate::cli::GlobalOpts {
             tenant_schemas_query: self.tenant_schemas_query.clone(),
             lock: self.lock.clone(),
             lock_lease: self.lock_lease.clone(),
+            startup_lint: self.startup_lint.clone(),
         }
     }
 }
@@ -150,6 +154,7 @@ mod tests {
             }
             "lock_retries" => "2",
             "lock" => "table",
+            "lint" => "error",
             _ => "x",
         }
     }
