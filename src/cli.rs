@@ -640,19 +640,24 @@ pub fn lint_format_sarif(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStrin
     {
         return args;
     }
+    // The flag goes last, where lint's own arguments are wherever `--format` stood.
     let mut out = Vec::with_capacity(args.len());
+    let mut sarif = false;
     let mut it = args.into_iter().enumerate().peekable();
     while let Some((i, a)) = it.next() {
         if i > db && a == "--format" && it.peek().is_some_and(|(_, v)| v == "sarif") {
             it.next();
-            out.push("--sarif".into());
+            sarif = true;
             continue;
         }
         if i > db && a == "--format=sarif" {
-            out.push("--sarif".into());
+            sarif = true;
             continue;
         }
         out.push(a);
+    }
+    if sarif {
+        out.push("--sarif".into());
     }
     out
 }

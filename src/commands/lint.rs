@@ -81,8 +81,7 @@ impl App<'_, '_> {
             Err(e) => (
                 all,
                 format!(
-                    "every revision: cannot read {}: {}",
-                    url.redacted(),
+                    "every revision, the database's state is unknown: {}",
                     crate::core::database_url::redact(&e.to_string())
                 ),
             ),

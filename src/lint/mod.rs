@@ -161,13 +161,26 @@ pub struct Item<'a> {
 /// revision builds the schema model; only selected ones report findings.
 pub fn lint(items: &[Item<'_>], settings: &Settings) -> Outcome {
     let mut schema = schema::Schema::default();
-    let mut out = Outcome::default();
+    let mut raws: Vec<(usize, Vec<rules::Raw>)> = Vec::new();
+    let mut foreign_keys = Vec::new();
     for (ordinal, item) in items.iter().enumerate() {
-        let raw = rules::check_revision(item.revision, ordinal, &mut schema, settings);
-        if !item.selected {
-            continue;
+        let checked = rules::check_revision(item.revision, ordinal, &mut schema, settings);
+        if item.selected {
+            raws.push((ordinal, checked.findings));
+            foreign_keys.push((ordinal, checked.foreign_keys));
         }
-        place(item, raw, settings, &mut out);
+    }
+    // A foreign key's index may come in a later revision: judge them with the final schema.
+    for (ordinal, fks) in foreign_keys {
+        let standing = rules::standing_foreign_keys(&schema, fks);
+        if let Some((_, raw)) = raws.iter_mut().find(|(o, _)| *o == ordinal) {
+            raw.extend(standing);
+            raw.sort_by_key(|r| (r.line, r.column));
+        }
+    }
+    let mut out = Outcome::default();
+    for (ordinal, raw) in raws {
+        place(&items[ordinal], raw, settings, &mut out);
     }
     out
 }

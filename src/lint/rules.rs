@@ -421,6 +421,8 @@ struct Walk<'a> {
     /// Foreign keys added: table, columns, and the statement that added them.
     foreign_keys: Vec<(String, Vec<String>, &'a Statement)>,
     out: Vec<Raw>,
+    /// The table and columns of each `foreign-key-without-index` finding in `out`, in order.
+    deferred: Vec<(String, Vec<String>)>,
 }
 
 impl<'a> Walk<'a> {
@@ -443,7 +445,7 @@ pub fn check_revision(
     _ordinal: usize,
     schema: &mut Schema,
     settings: &Settings,
-) -> Vec<Raw> {
+) -> Checked {
     schema.begin_revision();
     let (statements, errors) = parse::statements(&rev.upgrade);
     let mut w = Walk {
@@ -454,6 +456,7 @@ pub fn check_revision(
         reported_holding: false,
         foreign_keys: Vec::new(),
         out: Vec::new(),
+        deferred: Vec::new(),
     };
     for e in errors {
         w.out.push(Raw {
@@ -469,25 +472,59 @@ pub fn check_revision(
         check_statement(st, schema, &mut w);
         schema.apply(&st.node);
     }
-    // A foreign key needs its index by the end of the revision that adds it.
-    let fks = std::mem::take(&mut w.foreign_keys);
-    for (table, cols, st) in fks {
-        let Some(t) = schema.tables.get(&table) else {
-            continue;
-        };
-        if cols.is_empty() || t.has_index_leading(&cols) {
+    // Foreign keys are judged once every revision has run (see `pending_foreign_keys`).
+    for (table, cols, st) in std::mem::take(&mut w.foreign_keys) {
+        if cols.is_empty() {
             continue;
         }
-        w.push(
-            st,
-            "foreign-key-without-index",
-            format!(
+        w.out.push(Raw {
+            rule: "foreign-key-without-index",
+            line: st.line,
+            column: st.column,
+            statement: st.text.clone(),
+            message: format!(
                 "no index on {table} ({}): deleting or changing a referenced row scans {table}",
                 cols.join(", ")
             ),
-        );
+            fix: None,
+        });
+        w.deferred.push((table, cols));
     }
-    w.out
+    // The index may come in a later revision: the caller keeps these findings until the end.
+    let mut deferred = w.deferred.into_iter();
+    let (fks, mut out): (Vec<Raw>, Vec<Raw>) = w
+        .out
+        .into_iter()
+        .partition(|r| r.rule == "foreign-key-without-index");
+    let pending = fks
+        .into_iter()
+        .filter_map(|r| deferred.next().map(|(t, c)| (t, c, r)))
+        .collect();
+    out.sort_by_key(|r| (r.line, r.column));
+    Checked {
+        findings: out,
+        foreign_keys: pending,
+    }
+}
+
+/// One revision's raw findings, and its foreign keys' findings, which stand only if no
+/// revision up to the last one indexes the referencing columns.
+pub struct Checked {
+    pub findings: Vec<Raw>,
+    pub foreign_keys: Vec<(String, Vec<String>, Raw)>,
+}
+
+/// The foreign-key findings that still stand once every revision has built the schema.
+pub fn standing_foreign_keys(schema: &Schema, fks: Vec<(String, Vec<String>, Raw)>) -> Vec<Raw> {
+    fks.into_iter()
+        .filter(|(table, cols, _)| {
+            schema
+                .tables
+                .get(table)
+                .is_some_and(|t| !t.has_index_leading(cols))
+        })
+        .map(|(_, _, r)| r)
+        .collect()
 }
 
 /// Runs every check on one statement, with the schema as it was before it.
@@ -1386,7 +1423,7 @@ fn locks(node: &NodeEnum, schema: &Schema) -> Vec<(String, Lock)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{lint_last, rules_of};
+    use super::super::testing::{self, lint_last, rules_of};
     use super::super::{Level, Settings};
     use super::*;
 
@@ -1638,6 +1675,24 @@ mod tests {
         assert!(on_users(sql).contains(&"foreign-key-without-index"));
         let sql = "CREATE TABLE teams (id bigint PRIMARY KEY, org bigint, FOREIGN KEY (org) REFERENCES users (id));\nCREATE INDEX ON teams (org, id);";
         assert!(!on_users(sql).contains(&"foreign-key-without-index"));
+        // An index built in a later revision (CONCURRENTLY, as it should) counts too.
+        let fk = "CREATE TABLE teams (id bigint PRIMARY KEY, org bigint REFERENCES users (id));";
+        let later = "CREATE INDEX CONCURRENTLY teams_org ON teams (org);";
+        let revisions = [
+            testing::revision("a", USERS, true),
+            testing::revision("b", fk, true),
+            testing::revision("c", later, false),
+        ];
+        let items: Vec<super::super::Item<'_>> = revisions
+            .iter()
+            .map(|r| super::super::Item {
+                revision: r,
+                file: "f".into(),
+                selected: r.id.as_str() == "b",
+            })
+            .collect();
+        let out = super::super::lint(&items, &Settings::default());
+        assert!(out.findings.is_empty(), "{out:?}");
     }
 
     #[test]
