@@ -13,6 +13,7 @@ mod fleet;
 mod graph;
 mod import_alembic;
 mod lease;
+mod lint;
 mod migrate;
 mod offline_check;
 mod pyproject_config;
