@@ -2,7 +2,7 @@
 
 use crate::support::{Project, TestDb};
 
-const COMMANDS: [&str; 20] = [
+const COMMANDS: [&str; 21] = [
     "init",
     "migrate",
     "merge",
@@ -23,6 +23,7 @@ const COMMANDS: [&str; 20] = [
     "import-alembic",
     "resolve",
     "graph",
+    "lint",
 ];
 
 #[test]
