@@ -1476,6 +1476,74 @@ mod tests {
         }
     }
 
+    /// The README's list of rules, generated from the catalogue.
+    fn readme_rules() -> String {
+        let mut s = String::from(
+            "| rule | default | lock | what it blocks | Squawk |\n|---|---|---|---|---|\n",
+        );
+        for r in RULES {
+            s.push_str(&format!(
+                "| [`{}`](#{}) | {} | {} | {} | {} |\n",
+                r.id,
+                r.id,
+                r.default,
+                r.lock,
+                r.blocks,
+                r.squawk
+                    .map(|q| format!("`{q}`"))
+                    .unwrap_or_else(|| "—".into())
+            ));
+        }
+        for r in RULES {
+            s.push_str(&format!("\n#### {}\n\n", r.id));
+            s.push_str(&format!(
+                "{} by default. Lock: {}. Blocks: {}. Fix: {}.\n\n",
+                match r.default {
+                    Level::Off => "Off",
+                    Level::Warning => "A warning",
+                    Level::Error => "An error",
+                },
+                r.lock,
+                r.blocks,
+                r.fix
+            ));
+            if !r.setup.is_empty() {
+                s.push_str(&format!(
+                    "Given an earlier revision:\n```sql\n{}\n```\n",
+                    r.setup
+                ));
+            }
+            s.push_str(&format!("Bad:\n```sql\n{}\n```\n", r.bad));
+            s.push_str(&format!(
+                "Good{}:\n```sql\n{}\n```\n",
+                if r.good.contains("-- next revision") {
+                    " (one revision per `-- next revision`)"
+                } else {
+                    ""
+                },
+                r.good
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn readme_documents_every_rule_with_its_bad_and_good_example() {
+        let readme = include_str!("../../README.md");
+        let start = "<!-- lint-rules:start (generated from src/lint/rules.rs) -->\n";
+        let end = "<!-- lint-rules:end -->";
+        let want = readme_rules();
+        let have = readme
+            .split_once(start)
+            .and_then(|(_, rest)| rest.split_once(end))
+            .map(|(body, _)| body);
+        if have != Some(want.as_str()) {
+            let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/lint-readme.md");
+            let _ = std::fs::write(out, &want);
+            panic!("README's rule list differs from the catalogue; the expected text is in {out}");
+        }
+    }
+
     #[test]
     fn rule_ids_are_unique_kebab_case_and_documented() {
         let mut seen = std::collections::HashSet::new();
