@@ -158,6 +158,31 @@ impl<'a, 'io> App<'a, 'io> {
         .map_err(failed)
     }
 
+    /// The server where scratch databases are made, as a `postgres://` URL (holds the
+    /// password: never print it): `dev_url`, else the database URL's server with its
+    /// maintenance database `postgres`.
+    pub(crate) fn dev_url(&self) -> Result<String, Error> {
+        if let Some(u) = &self.config.dev_url {
+            return Ok(u.postgres_url());
+        }
+        let url = self.config.database_url()?;
+        if url.sqlite_path().is_some() {
+            return Err(crate::scratch::ScratchError::NotPostgres {
+                url: url.redacted(),
+            }
+            .into());
+        }
+        Ok(crate::scratch::with_database(
+            &url.postgres_url(),
+            "postgres",
+        ))
+    }
+
+    /// The connect options of scratch databases: no statement or lock timeout.
+    pub(crate) fn scratch_options(&self) -> ConnectOptions {
+        connect_options(&self.config, CONNECT_TIMEOUT, Session::Plain)
+    }
+
     /// With `lock = "table"`: the lease's keep-alive task ([`crate::engine::lock::Lease`]).
     /// Abort the handle when the run ends.
     pub(crate) fn heartbeat(&self) -> Option<tokio::task::JoinHandle<()>> {

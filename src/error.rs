@@ -11,6 +11,7 @@ use crate::core::sum::SumError;
 use crate::core::target::TargetError;
 use crate::engine::fleet::FleetError;
 use crate::engine::EngineError;
+use crate::scratch::ScratchError;
 use crate::script_dir::ScriptError;
 
 /// Exit status for success.
@@ -36,6 +37,9 @@ pub enum Error {
     Engine(Box<EngineError>),
     #[error(transparent)]
     Fleet(Box<FleetError>),
+    /// A scratch database, or the desired schema built in one.
+    #[error(transparent)]
+    Scratch(Box<ScratchError>),
     /// Bad input found before anything was written: arguments that parse but make no sense,
     /// files or settings that cannot be used.
     #[error(transparent)]
@@ -75,6 +79,12 @@ impl From<EngineError> for Error {
     }
 }
 
+impl From<ScratchError> for Error {
+    fn from(e: ScratchError) -> Self {
+        Error::Scratch(Box::new(e))
+    }
+}
+
 impl From<FleetError> for Error {
     fn from(e: FleetError) -> Self {
         Error::Fleet(Box::new(e))
@@ -100,7 +110,9 @@ impl Error {
                 | FleetError::Sqlite { .. }
                 | FleetError::TenantSchemaRefused { .. } => EXIT_USAGE,
             },
-            Error::Findings(_)
+            Error::Scratch(e) if e.is_usage() => EXIT_USAGE,
+            Error::Scratch(_)
+            | Error::Findings(_)
             | Error::Output(_)
             | Error::EditorStart { .. }
             | Error::EditorFailed { .. }
@@ -133,10 +145,12 @@ pub enum UsageError {
     )]
     XArgument { value: String },
     #[error(
-        "dapp does not autogenerate revisions yet: `dapp db migrate -m MESSAGE` writes an empty revision for you to fill with SQL. \
-         To start from your SQLAlchemy models, run `flask db migrate` (Alembic) and convert its revision with `dapp db import-alembic`"
+        "{what} needs the desired schema, and `schema` is not set: set it in dapp-migrate.toml (schema = \"schema.sql\", a folder of .sql files, \"sqlalchemy\" for the Flask app's models, or \"sqlalchemy:module:attr\"), DAPP_SCHEMA or --schema. \
+         Without it, `dapp db migrate -m MESSAGE` writes an empty revision for you to fill with SQL"
     )]
-    Autogenerate,
+    NoSchema { what: String },
+    #[error("{state}: the project's database is SQLite; `diff` reads PostgreSQL catalogs only")]
+    DiffSqlite { state: String },
     #[error("no editor: $VISUAL and $EDITOR are unset and vi is not on PATH; set $EDITOR to the editor to open revision files with (e.g. EDITOR=nano)")]
     NoEditor,
     // ---- authoring ----

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod lint;
 pub mod output;
+pub mod scratch;
 pub mod script_dir;
 pub mod shell;
 

@@ -256,6 +256,16 @@ impl ScriptDir {
 
     /// Renders and writes a new revision file, then parses it back to prove it is valid.
     pub fn write_revision(&self, new: &NewRevision) -> Result<PathBuf, ScriptError> {
+        self.write_revision_with(new, &|t| t.to_owned())
+    }
+
+    /// As [`write_revision`](Self::write_revision), with `fill` applied to the rendered text
+    /// before it is checked and written (autogenerate puts its SQL into the sections).
+    pub fn write_revision_with(
+        &self,
+        new: &NewRevision,
+        fill: &dyn Fn(&str) -> String,
+    ) -> Result<PathBuf, ScriptError> {
         let name = format!("{}_{}.sql", new.id, revision::slug(&new.message, 40));
         let path = self.versions().join(name);
         if path.exists() {
@@ -278,6 +288,8 @@ impl ScriptDir {
                 source: Box::new(e.relocate(&at, &lines)),
             });
         }
+        let text = fill(&text);
+        Revision::parse(&path, &text)?;
         fs::create_dir_all(self.versions()).map_err(|source| ScriptError::Write {
             path: self.versions(),
             source,

@@ -2,7 +2,7 @@
 
 use crate::support::{Project, TestDb};
 
-const COMMANDS: [&str; 21] = [
+const COMMANDS: [&str; 22] = [
     "init",
     "migrate",
     "merge",
@@ -23,6 +23,7 @@ const COMMANDS: [&str; 21] = [
     "import-alembic",
     "resolve",
     "graph",
+    "diff",
     "lint",
 ];
 
@@ -173,12 +174,12 @@ fn tag_is_accepted_and_said_to_be_ignored() {
 }
 
 #[test]
-fn migrate_autogenerate_says_what_to_do_instead() {
+fn autogenerate_without_schema_says_what_to_set() {
     let p = Project::new();
     let r = p.run_offline(&["db", "migrate", "--autogenerate", "-m", "add users"]);
-    r.code(2).stderr_has("import-alembic");
+    r.code(2).stderr_has("`schema` is not set");
     let r = p.run_offline(&["db", "revision", "--autogenerate", "-m", "add users"]);
-    r.code(2).stderr_has("does not autogenerate");
+    r.code(2).stderr_has("DAPP_SCHEMA or --schema");
     assert_eq!(std::fs::read_dir(p.versions()).unwrap().count(), 0);
 }
 

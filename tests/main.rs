@@ -5,7 +5,9 @@ mod support;
 
 mod alembic_compat;
 mod authoring;
+mod autogen;
 mod bad_input;
+mod catalog;
 mod cli;
 mod concurrency;
 mod faults;

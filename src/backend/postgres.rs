@@ -198,6 +198,11 @@ impl Postgres {
         })
     }
 
+    /// The driver's client, for typed queries (the catalog reader, scratch databases).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Queries sent since connecting (each one round trip).
     pub fn round_trips(&self) -> u32 {
         self.round_trips

@@ -14,9 +14,6 @@ pub(super) fn refuse(db: &DbArgs) -> Result<(), Error> {
         }
         .into());
     }
-    if matches!(&db.command, DbCommand::Migrate(a) if a.autogenerate) {
-        return Err(UsageError::Autogenerate.into());
-    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use crate::engine::fleet::Action;
 use crate::error::{Error, UsageError};
 
 mod author;
+mod autogen;
 mod check;
 mod fleet;
 mod graph;
@@ -47,7 +48,9 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
     }
     match db.command {
         DbCommand::Init => app.init(&inv.cwd),
-        DbCommand::Migrate(a) => app.migrate(a),
+        DbCommand::Migrate(a) => app.migrate(a, false),
+        DbCommand::Revision(a) => app.migrate(a, true),
+        DbCommand::Diff(a) => app.diff(a, &inv.cwd),
         DbCommand::Merge(a) => app.merge(a),
         DbCommand::Heads(a) => app.heads(a.verbose, a.resolve_dependencies),
         DbCommand::History(a) if a.graph => {

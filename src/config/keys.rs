@@ -101,6 +101,13 @@ keys! {
     tenant_schemas_query: env ["DAPP_TENANT_SCHEMAS_QUERY"], flag "--tenant-schemas-query" => tenant_schemas_query: String;
     lock: env ["DAPP_LOCK"], flag "--lock" => lock: String;
     lock_lease: env ["DAPP_LOCK_LEASE"], flag "--lock-lease" => lock_lease: String;
+    /// The desired schema for autogenerate and `diff`: a .sql file, a folder of them, or
+    /// `sqlalchemy[:module:attr]`.
+    schema: env ["DAPP_SCHEMA"], flag "--schema" => schema: String;
+    /// The PostgreSQL server where scratch databases are made.
+    dev_url: env ["DAPP_DEV_URL"], flag "--dev-url" => dev_url: String;
+    /// The command that runs the project's Python (for `schema = "sqlalchemy…"`).
+    python_cmd: env ["DAPP_PYTHON_CMD"], flag "--python-cmd" => python_cmd: String;
     /// `off` or `error` (start-up refuses pending revisions with lint errors); in the file also
     /// a `[lint]` table: `startup = "error"` and a level per rule.
     lint: env ["DAPP_LINT"], flag "--startup-lint" => startup_lint: String;
@@ -133,6 +140,9 @@ impl crate::cli::GlobalOpts {
             tenant_schemas_query: self.tenant_schemas_query.clone(),
             lock: self.lock.clone(),
             lock_lease: self.lock_lease.clone(),
+            schema: self.schema.clone(),
+            dev_url: self.dev_url.clone(),
+            python_cmd: self.python_cmd.clone(),
             startup_lint: self.startup_lint.clone(),
         }
     }
@@ -147,7 +157,7 @@ mod tests {
     /// A value every key's parser takes.
     fn sample(key: &str) -> &'static str {
         match key {
-            "database_url" | "databases" => "postgres://h/d",
+            "database_url" | "databases" | "dev_url" => "postgres://h/d",
             "transaction_per_migration" => "true",
             "lock_wait" | "statement_timeout" | "lock_timeout" | "startup_wait" | "lock_lease" => {
                 "5s"

@@ -53,6 +53,29 @@ pub enum TenantSchemas {
     Query(String),
 }
 
+/// Where the desired schema (config `schema`) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaSource {
+    /// A .sql file or a folder of them (absolute).
+    Sql(PathBuf),
+    /// The SQLAlchemy models: the Flask app's `db.metadata` (`None`), or `module:attr`.
+    SqlAlchemy(Option<String>),
+}
+
+impl SchemaSource {
+    /// `sqlalchemy`, `sqlalchemy:module:attr`, else a path (relative to `base`).
+    pub fn parse(s: &str, base: &Path) -> SchemaSource {
+        let t = s.trim();
+        if t == "sqlalchemy" {
+            return SchemaSource::SqlAlchemy(None);
+        }
+        match t.strip_prefix("sqlalchemy:") {
+            Some(target) if !target.is_empty() => SchemaSource::SqlAlchemy(Some(target.to_owned())),
+            _ => SchemaSource::Sql(base.join(t)),
+        }
+    }
+}
+
 /// A configuration problem. Messages name the key and where the value came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -126,6 +149,13 @@ pub struct Config {
     pub lock: LockMode,
     /// `lock_lease`: how long a lease row holds without renewal (table mode).
     pub lock_lease: Duration,
+    /// `schema`: the desired schema for autogenerate and `diff`.
+    pub schema: Option<SchemaSource>,
+    /// `dev_url`: where scratch databases are made (default: the database URL's server).
+    pub dev_url: Option<DatabaseUrl>,
+    /// `python_cmd`: the command that runs the project's Python, split on spaces (empty:
+    /// `python` on PATH).
+    pub python_cmd: Vec<String>,
     /// `lint` / `[lint]`: start-up's use of lint, and a level per rule.
     pub lint: LintConfig,
     url: UrlSetting,
@@ -383,6 +413,32 @@ pub fn resolve(
     let lock_lease = value(layers.get(k("lock_lease"), duration)?)
         .flatten()
         .unwrap_or(Duration::from_secs(60));
+    // Like script_location: a flag is relative to where the user stands, the rest to the file.
+    let schema = layers
+        .get(k("schema"), string)?
+        .filter(|v| !v.value.trim().is_empty())
+        .map(|v| match v.source {
+            Source::Flag(_) => SchemaSource::parse(&v.value, cwd),
+            _ => SchemaSource::parse(&v.value, &root),
+        });
+    let dev_url = match layers.get(k("dev_url"), string)? {
+        Some(v) if !v.value.trim().is_empty() => {
+            let url = parse_url(&v.value, &v.source)?;
+            if url.sqlite_path().is_some() {
+                return Err(ConfigError::BadValue {
+                    key: "dev_url".into(),
+                    origin: v.source,
+                    reason: "scratch databases need a PostgreSQL server: give a postgres:// URL"
+                        .into(),
+                });
+            }
+            Some(url)
+        }
+        _ => None,
+    };
+    let python_cmd = value(layers.get(k("python_cmd"), string)?)
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
     let startup_refuses = value(layers.read(k("lint"), |v| {
         let mode = match v {
             toml::Value::Table(t) => match t.get("startup") {
@@ -449,6 +505,9 @@ pub fn resolve(
         tenant_schemas,
         lock,
         lock_lease,
+        schema,
+        dev_url,
+        python_cmd,
         lint: LintConfig {
             startup_refuses,
             levels,

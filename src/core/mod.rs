@@ -1,6 +1,7 @@
 //! The pure core: revisions, the graph, targets, plans, statements, checks and offline SQL;
 //! data in, data out. Never imports backend, engine, config, commands, output or tokio.
 
+pub mod autogen;
 pub mod check;
 pub mod database_url;
 pub mod graph;

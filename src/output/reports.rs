@@ -41,6 +41,37 @@ impl NewRevisionReport {
     }
 }
 
+/// `diff --format json`: the changes between two states.
+#[derive(Debug, Serialize)]
+pub struct DiffReport {
+    pub from: String,
+    pub to: String,
+    pub changes: Vec<ChangeJson>,
+    pub hazards: Vec<HazardJson>,
+    /// Object kinds or objects the comparison does not cover, seen on either side.
+    pub not_compared: Vec<String>,
+    /// Whether the upgrade can run in one transaction.
+    pub transactional: bool,
+}
+
+/// One change of `diff --format json`.
+#[derive(Debug, Serialize)]
+pub struct ChangeJson {
+    pub kind: String,
+    pub name: String,
+    /// `create`, `drop` or `alter`.
+    pub action: String,
+    pub hazard: Option<String>,
+}
+
+/// One hazard of `diff --format json`.
+#[derive(Debug, Serialize)]
+pub struct HazardJson {
+    pub kind: String,
+    pub object: String,
+    pub message: String,
+}
+
 /// `branches`: a branch point and the revisions that start its branches.
 #[derive(Debug, Serialize)]
 pub struct BranchReport {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod catalog;
 pub mod python;
 
 use std::fs;
