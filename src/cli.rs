@@ -703,6 +703,10 @@ pub struct LintArgs {
     /// SARIF 2.1.0 for code-scanning services; spelled `--format sarif`
     #[arg(long, hide = true)]
     pub sarif: bool,
+    /// Also run each revision in a scratch database (dev_url) after replaying the history
+    /// before it, and report the locks it took and the tables it rewrote
+    #[arg(long)]
+    pub trace: bool,
 }
 
 /// `dapp db lint --format sarif`, which the global `--format` (text|json) would reject, is

@@ -376,3 +376,58 @@ fn no_false_positive_on_the_examples_and_the_readme() {
 fn repo() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+#[test]
+fn lint_trace_reports_rewrites_as_facts_and_drops_its_scratch_databases() {
+    let db = TestDb::new("lint_trace");
+    let p = Project::new();
+    p.rev(
+        "a1",
+        &[],
+        "CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100));",
+        None,
+    );
+    p.rev(
+        "a2",
+        &["a1"],
+        "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN email TYPE varchar(200);",
+        None,
+    );
+    p.rev(
+        "a3",
+        &["a2"],
+        "SET lock_timeout = '2s';\nALTER TABLE users ALTER COLUMN id TYPE int;",
+        None,
+    );
+    let child = p.spawn(
+        &db,
+        &["db", "--format", "json", "lint", "--trace", "a2", "a3"],
+    );
+    let pid = child.id();
+    let r = Run::from(child.wait_with_output().expect("wait"));
+    r.code(1);
+    let v = json(&r);
+    let at = |rev: &str| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["revision"] == rev)
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Widening varchar: ACCESS EXCLUSIVE, but no rewrite, in both views.
+    assert_eq!(at("a2"), ["trace-access-exclusive"]);
+    // bigint to int: a rewrite, predicted and seen.
+    let a3 = at("a3");
+    assert!(a3.contains(&"changing-column-type".to_owned()), "{a3:?}");
+    assert!(a3.contains(&"trace-rewrite".to_owned()), "{a3:?}");
+    assert!(v.get("disagreements").is_none(), "{v}");
+    // The project's database was not touched, and no scratch database is left.
+    assert!(!db.table_exists("users"));
+    assert!(db
+        .col(&format!(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'dapp\\_scratch\\_{pid}\\_%'"
+        ))
+        .is_empty());
+}

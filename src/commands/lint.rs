@@ -13,6 +13,7 @@ use crate::engine::Engine;
 use crate::error::{Error, UsageError};
 use crate::lint::{self, Item, Outcome, Settings};
 use crate::output::reports::LintReport;
+use crate::scratch::{self, Scratch, ScratchError};
 
 /// How long the default selection waits for the database before linting every revision.
 const REACH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -38,7 +39,10 @@ impl App<'_, '_> {
             self.default_lint_selection(&g)
         };
         let outcome = self.lint_indices(&g, &selected)?;
-        let report = self.lint_report(&g, &selected, scope, outcome);
+        let mut report = self.lint_report(&g, &selected, scope, outcome);
+        if a.trace {
+            self.trace(&g, &report.revisions.clone(), &mut report)?;
+        }
         if a.sarif {
             self.json(&report.sarif())?;
         } else {
@@ -156,7 +160,53 @@ impl App<'_, '_> {
                 .collect(),
             findings: outcome.findings,
             suppressed: outcome.suppressed,
+            disagreements: Vec::new(),
         }
+    }
+
+    /// `--trace`: each revision (ids, in run order) run in its own scratch database after the
+    /// history before it; the facts join the report, and where static lint disagrees, both.
+    fn trace(
+        &mut self,
+        g: &RevisionGraph,
+        revisions: &[String],
+        report: &mut LintReport,
+    ) -> Result<(), Error> {
+        let dev = self.dev_url()?;
+        let copts = self.scratch_options();
+        let eopts = self.engine_options(false);
+        let mut observed = Vec::new();
+        let work = async {
+            for id in revisions {
+                let Some(i) = g.index_of(id) else { continue };
+                let o = trace_revision(&dev, &copts, g, i, eopts.clone()).await?;
+                observed.push((i, o));
+            }
+            Ok::<_, Error>(())
+        };
+        block_on(async {
+            scratch::until_signal(work)
+                .await
+                .map_err(|s| Error::Interrupted {
+                    message: format!(
+                        "interrupted by {}; the scratch databases were dropped",
+                        s.name
+                    ),
+                    code: s.code,
+                })?
+        })?;
+        for (i, o) in observed {
+            let rev = &g.node(i).rev;
+            let file = self.display_path(&rev.path);
+            let (found, disagree) =
+                lint::trace::findings(rev.id.as_str(), &file, &o, &report.findings);
+            report.findings.extend(found);
+            report.disagreements.extend(disagree);
+        }
+        report
+            .findings
+            .sort_by_key(|f| (revisions.iter().position(|r| *r == f.revision), f.line));
+        Ok(())
     }
 
     /// A path as findings show it: relative to the project root when inside it.
@@ -184,6 +234,131 @@ impl App<'_, '_> {
             Err(e) => self.log(&format!("WARNING [dapp] lint skipped: {e}")),
         }
     }
+}
+
+/// Creates a scratch database, replays the history before revision `i` into it, runs `i`'s
+/// statements one by one (in a transaction rolled back at the end, unless the revision is
+/// `Transactional: false`) and reads after each the session's locks and the relfilenodes; the
+/// scratch database is dropped whatever happens.
+async fn trace_revision(
+    dev: &str,
+    copts: &crate::backend::postgres::ConnectOptions,
+    g: &RevisionGraph,
+    i: usize,
+    eopts: crate::engine::EngineOptions,
+) -> Result<Vec<lint::trace::Observed>, Error> {
+    let s = Scratch::create(dev, copts).await?;
+    let r = async {
+        scratch::replay(&s, g, &g.node(i).normalized_down(), eopts).await?;
+        observe(&s, &g.node(i).rev).await
+    }
+    .await;
+    let dropped = s.drop().await;
+    let observed = r?;
+    dropped?;
+    Ok(observed)
+}
+
+/// Relations that exist now (not system ones): oid → (name, relfilenode, is a table).
+async fn relations(
+    c: &tokio_postgres::Client,
+) -> Result<std::collections::HashMap<i64, (String, i64, bool)>, ScratchError> {
+    let rows = c
+        .query(
+            "SELECT c.oid::int8, CASE WHEN n.nspname = 'public' THEN '' ELSE n.nspname || '.' END || c.relname, \
+                    c.relfilenode::int8, c.relkind IN ('r', 'p', 'm') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p', 'm', 'i') \
+               AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+               AND n.nspname NOT LIKE 'pg_temp%'",
+            &[],
+        )
+        .await
+        .map_err(|e| sql_error("reading pg_class", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, i64>(0), (r.get(1), r.get(2), r.get(3))))
+        .collect())
+}
+
+fn sql_error(what: &str, e: tokio_postgres::Error) -> ScratchError {
+    ScratchError::Sql {
+        what: what.to_owned(),
+        location: None,
+        source: crate::backend::postgres::convert(e),
+    }
+}
+
+/// Runs one revision's statements in the scratch database, observing each.
+async fn observe(
+    s: &Scratch,
+    rev: &crate::core::revision::Revision,
+) -> Result<Vec<lint::trace::Observed>, ScratchError> {
+    let c = s.client();
+    let (statements, _) = lint::parse::statements(&rev.upgrade);
+    let before = relations(c).await?;
+    let mut filenodes: std::collections::HashMap<i64, i64> =
+        before.iter().map(|(oid, (_, f, _))| (*oid, *f)).collect();
+    let mut held: Vec<(i64, String)> = Vec::new();
+    let mut out: Vec<lint::trace::Observed> = Vec::new();
+    if rev.transactional {
+        c.batch_execute("BEGIN")
+            .await
+            .map_err(|e| sql_error("BEGIN", e))?;
+    }
+    for st in &statements {
+        let started = std::time::Instant::now();
+        let ran = c.batch_execute(&st.text).await;
+        let mut o = lint::trace::Observed {
+            line: st.line,
+            column: st.column,
+            statement: st.text.clone(),
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+            ..Default::default()
+        };
+        if let Err(e) = ran {
+            o.error = Some(crate::backend::postgres::convert(e).to_string());
+            out.push(o);
+            break;
+        }
+        let locks = c
+            .query(
+                "SELECT relation::int8, mode FROM pg_locks \
+                 WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted",
+                &[],
+            )
+            .await
+            .map_err(|e| sql_error("reading pg_locks", e))?;
+        for l in &locks {
+            let oid: i64 = l.get(0);
+            let mode: String = l.get(1);
+            let Some((name, _, _)) = before.get(&oid) else {
+                continue;
+            };
+            if !held.iter().any(|(h, m)| *h == oid && *m == mode) {
+                held.push((oid, mode.clone()));
+                o.new_locks.push((name.clone(), mode));
+            }
+        }
+        for (oid, (name, filenode, table)) in relations(c).await? {
+            if let Some(old) = filenodes.get(&oid) {
+                if *old != filenode && table && before.contains_key(&oid) {
+                    o.rewritten.push(name.clone());
+                }
+            }
+            filenodes.insert(oid, filenode);
+        }
+        o.rewritten.sort();
+        out.push(o);
+    }
+    if rev.transactional {
+        let _ = c.batch_execute("ROLLBACK").await;
+        let n = out.len();
+        for (k, o) in out.iter_mut().enumerate() {
+            o.later_in_transaction = n - k - 1;
+        }
+    }
+    Ok(out)
 }
 
 /// The revisions in the order they run from base to the heads (Alembic's upgrade order); file

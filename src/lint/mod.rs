@@ -20,6 +20,7 @@ pub mod parse;
 pub mod rules;
 pub mod schema;
 pub mod suppress;
+pub mod trace;
 
 pub use rules::{Rule, RULES};
 

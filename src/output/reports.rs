@@ -182,6 +182,9 @@ pub struct LintReport {
     pub findings: Vec<crate::lint::Finding>,
     /// Findings silenced by a `-- dapp:lint ignore RULE reason` comment, with the reason.
     pub suppressed: Vec<crate::lint::Suppressed>,
+    /// `--trace`: statements where the static findings and the trace disagree.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<crate::lint::trace::Disagreement>,
 }
 
 impl LintReport {
@@ -195,6 +198,12 @@ impl LintReport {
             s.push_str(&format!(
                 "suppressed[{}] {}:{}:{}: {}\n",
                 x.finding.rule, x.finding.file, x.finding.line, x.finding.column, x.reason
+            ));
+        }
+        for d in &self.disagreements {
+            s.push_str(&format!(
+                "disagree {}:{} (revision {}): static lint said {}; the trace saw {}\n    {}\n",
+                d.file, d.line, d.revision, d.static_said, d.trace, d.statement
             ));
         }
         s.push_str(&self.summary());
