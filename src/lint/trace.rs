@@ -187,7 +187,7 @@ mod tests {
         let (f, d) = findings(
             "r",
             "f",
-            &[o.clone()],
+            std::slice::from_ref(&o),
             &[static_finding("changing-column-type", 3)],
         );
         let rules: Vec<&str> = f.iter().map(|f| f.rule).collect();
