@@ -285,6 +285,28 @@ pub const RULES: &[Rule] = &[
         good: "DROP VIEW active_users;",
     },
     Rule {
+        id: "ban-drop-database",
+        default: Level::Error,
+        lock: "-",
+        blocks: "every connection to the database ends and all its data is gone",
+        fix: "drop databases by hand, never from a migration",
+        squawk: Some("ban-drop-database"),
+        setup: "",
+        bad: "DROP DATABASE analytics;",
+        good: "SELECT 1;",
+    },
+    Rule {
+        id: "ban-alter-domain-with-add-constraint",
+        default: Level::Error,
+        lock: "SHARE on every table with a column of the domain",
+        blocks: "writes to every such table while each of their rows is checked",
+        fix: "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a later revision; or use a CHECK on each table",
+        squawk: Some("ban-alter-domain-with-add-constraint"),
+        setup: "CREATE DOMAIN email AS text;",
+        bad: "ALTER DOMAIN email ADD CONSTRAINT email_at CHECK (VALUE LIKE '%@%');",
+        good: "ALTER DOMAIN email ADD CONSTRAINT email_at CHECK (VALUE LIKE '%@%') NOT VALID;\n-- next revision\nALTER DOMAIN email VALIDATE CONSTRAINT email_at;",
+    },
+    Rule {
         id: "ban-truncate",
         default: Level::Error,
         lock: "ACCESS EXCLUSIVE on the table",
@@ -711,6 +733,30 @@ fn check_statement<'a>(st: &'a Statement, schema: &Schema, w: &mut Walk<'a>) {
                     st,
                     "renaming-table",
                     format!("renaming {table} breaks running code that still uses the old name"),
+                );
+            }
+        }
+        NodeEnum::DropdbStmt(d) => {
+            w.push(
+                st,
+                "ban-drop-database",
+                format!(
+                    "DROP DATABASE {} ends every connection to it and deletes it",
+                    d.dbname
+                ),
+            );
+        }
+        NodeEnum::AlterDomainStmt(d) if d.subtype == "C" => {
+            let not_valid =
+                matches!(inner(&d.def), Some(NodeEnum::Constraint(k)) if k.skip_validation);
+            if !not_valid {
+                w.push(
+                    st,
+                    "ban-alter-domain-with-add-constraint",
+                    format!(
+                        "adding a constraint to the domain {} checks every column of that type in every table",
+                        schema::list_name(&d.type_name)
+                    ),
                 );
             }
         }
