@@ -233,6 +233,16 @@ pub struct GlobalOpts {
     )]
     pub lock_lease: Option<String>,
 
+    /// `error`: `startup` refuses pending revisions with lint errors (`dapp db lint`)
+    /// [env: DAPP_LINT] [default: off]
+    #[arg(
+        long,
+        global = true,
+        value_name = "off|error",
+        help_heading = "Database options"
+    )]
+    pub startup_lint: Option<String>,
+
     /// How long `startup` waits for the database [env: DAPP_STARTUP_WAIT] [default: 60s]
     #[arg(
         long,
@@ -439,6 +449,20 @@ Examples:
     /// Exit 1 when the database is not at the heads, a file was edited after it was applied,
     /// or the files have several heads
     Check(CheckArgs),
+
+    /// Find unsafe DDL (blocking locks, rewrites, breaking renames) in revision files
+    #[command(after_help = "\
+By default: the revisions not yet applied to the configured database when it is reachable, else
+every revision. Exit 0 when clean or warnings only, 1 on an error finding (--strict: on a
+warning too), 2 on bad input. Silence one finding with a comment on the line before the
+statement: -- dapp:lint ignore RULE reason
+
+Examples:
+  dapp db lint
+  dapp db lint -r base:heads --strict
+  dapp db lint 3c00 --format json
+  dapp db lint --format sarif > dapp-lint.sarif")]
+    Lint(LintArgs),
 
     /// Write migrations/dapp.sum: the SHA-256 of each revision file, for `check --offline`
     #[command(after_help = "\
@@ -698,6 +722,9 @@ pub struct CheckArgs {
     /// scratch database); print what differs and the SQL that brings it back
     #[arg(long, conflicts_with = "offline")]
     pub drift: bool,
+    /// Also lint the pending revisions (as `dapp db lint`); error findings fail the check
+    #[arg(long, conflicts_with = "all")]
+    pub lint: bool,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }
@@ -739,6 +766,66 @@ pub struct HeadsArgs {
     /// Leave out heads that another revision depends on
     #[arg(long)]
     pub resolve_dependencies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Lint the revisions in START:END (as `history -r`) instead of the pending ones
+    #[arg(
+        short = 'r',
+        long = "rev-range",
+        allow_hyphen_values = true,
+        value_parser = not_a_flag,
+        value_name = "RANGE",
+        conflicts_with = "revisions"
+    )]
+    pub rev_range: Option<String>,
+    /// Lint these revisions (ids, prefixes, head, LABEL@head)
+    #[arg(value_name = "REVISION")]
+    pub revisions: Vec<String>,
+    /// Exit 1 on warnings too
+    #[arg(long)]
+    pub strict: bool,
+    /// SARIF 2.1.0 for code-scanning services; spelled `--format sarif`
+    #[arg(long, hide = true)]
+    pub sarif: bool,
+    /// Also run each revision in a scratch database (dev_url) after replaying the history
+    /// before it, and report the locks it took and the tables it rewrote
+    #[arg(long)]
+    pub trace: bool,
+}
+
+/// `dapp db lint --format sarif`, which the global `--format` (text|json) would reject, is
+/// read as lint's own `--sarif`. Only rewrites words clap would refuse.
+pub fn lint_format_sarif(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(db) = args.iter().position(|a| a == "db") else {
+        return args;
+    };
+    if !args[db..].iter().any(|a| a == "lint")
+        || !args.iter().any(|a| a == "sarif" || a == "--format=sarif")
+    {
+        return args;
+    }
+    // The flag goes last, where lint's own arguments are wherever `--format` stood.
+    let mut out = Vec::with_capacity(args.len());
+    let mut sarif = false;
+    let mut it = args.into_iter().enumerate().peekable();
+    while let Some((i, a)) = it.next() {
+        if i > db && a == "--format" && it.peek().is_some_and(|(_, v)| v == "sarif") {
+            it.next();
+            sarif = true;
+            continue;
+        }
+        if i > db && a == "--format=sarif" {
+            sarif = true;
+            continue;
+        }
+        out.push(a);
+    }
+    if sarif {
+        out.push("--sarif".into());
+    }
+    out
 }
 
 #[derive(Debug, Args)]
@@ -1016,6 +1103,26 @@ mod tests {
         assert_eq!(graph_format_as_positional(same.clone()), same);
         let same = args(&["dapp", "db", "graph", "--format", "json"]);
         assert_eq!(graph_format_as_positional(same.clone()), same);
+    }
+
+    #[test]
+    fn lint_format_sarif_is_read_as_the_sarif_flag() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        for v in [
+            &["dapp", "db", "lint", "--format", "sarif"][..],
+            &["dapp", "db", "--format=sarif", "lint"],
+        ] {
+            let cli = Cli::try_parse_from(lint_format_sarif(args(v))).unwrap();
+            let TopCommand::Db(db) = cli.command else {
+                panic!("not db")
+            };
+            match db.command {
+                DbCommand::Lint(l) => assert!(l.sarif),
+                other => panic!("{other:?}"),
+            }
+        }
+        let same = args(&["dapp", "db", "history", "--format", "sarif"]);
+        assert_eq!(lint_format_sarif(same.clone()), same);
     }
 
     #[test]

@@ -217,6 +217,8 @@ pub enum UsageError {
         value: String,
         allowed: &'static str,
     },
+    #[error("dapp db lint reads PostgreSQL's grammar, and the database URL is a SQLite one; lint the revisions against a PostgreSQL project")]
+    LintSqlite,
     // ---- files ----
     #[error("cannot read {}: {source}{hint}", path.display())]
     ReadFile {

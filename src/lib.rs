@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod engine;
 pub mod error;
+pub mod lint;
 pub mod output;
 pub mod scratch;
 pub mod script_dir;
@@ -39,8 +40,10 @@ pub fn main_with(
         std::io::stderr().is_terminal()
     };
     let when = output::color::from_args(&args);
-    let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(args.clone()))
-        .and_then(|c| cli::refuse_graph_json(c, &args))
+    let cli = match cli::Cli::try_parse_from(cli::graph_format_as_positional(
+        cli::lint_format_sarif(args.clone()),
+    ))
+    .and_then(|c| cli::refuse_graph_json(c, &args))
     {
         Ok(c) => c,
         Err(e) => {

@@ -2,7 +2,7 @@
 
 use crate::support::{Project, TestDb};
 
-const COMMANDS: [&str; 23] = [
+const COMMANDS: [&str; 24] = [
     "init",
     "migrate",
     "merge",
@@ -26,6 +26,7 @@ const COMMANDS: [&str; 23] = [
     "diff",
     "test",
     "squash",
+    "lint",
 ];
 
 #[test]

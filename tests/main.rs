@@ -15,6 +15,7 @@ mod fleet;
 mod graph;
 mod import_alembic;
 mod lease;
+mod lint;
 mod migrate;
 mod mysql;
 mod offline_check;

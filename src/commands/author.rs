@@ -176,11 +176,15 @@ impl App<'_, '_> {
                 .format("%Y-%m-%d %H:%M:%S%.6f")
                 .to_string(),
         };
+        let id = new.id.as_str().to_owned();
         let auto = a.autogenerate || (!as_revision && !a.empty && self.config.schema.is_some());
         if auto {
-            return self.autogenerate(&g, &heads, new, a.concurrently);
+            self.autogenerate(&g, &heads, new, a.concurrently)?;
+        } else {
+            self.write_new(&g, new)?;
         }
-        self.write_new(&g, new)
+        self.lint_new_revision(&id);
+        Ok(())
     }
 
     pub(super) fn merge(&mut self, a: crate::cli::MergeArgs) -> Result<(), Error> {

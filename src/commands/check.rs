@@ -1,7 +1,9 @@
 //! Comparing the database with the files: `check`, `verify` (and `verify --accept`).
 
-use crate::app::App;
+use crate::app::{block_on, App};
 use crate::cli::Format;
+use crate::core::check::Finding;
+use crate::core::graph::Edges;
 use crate::core::target::Target;
 use crate::engine::{Engine, Event};
 use crate::error::{Error, UsageError};
@@ -9,15 +11,38 @@ use crate::output::events::Reporter;
 use crate::output::reports::CheckReport;
 
 impl App<'_, '_> {
-    pub(super) async fn check(&mut self) -> Result<(), Error> {
+    pub(super) fn check(&mut self, lint: bool) -> Result<(), Error> {
         let g = self.graph()?;
-        let pg = self.connect().await?;
-        let mut e = Engine::new(pg, &g, self.engine_options(true));
-        let rows = e.rows().await?.unwrap_or_default();
-        let history = e.history().await?;
-        let findings = crate::core::check::findings(&g, &rows, &history);
+        let opts = self.engine_options(true);
+        let (mut findings, current) = block_on(async {
+            let pg = self.connect().await?;
+            let mut e = Engine::new(pg, &g, opts);
+            let rows = e.rows().await?.unwrap_or_default();
+            let history = e.history().await?;
+            let current = e.resolve_rows(&rows).unwrap_or_default();
+            Ok::<_, Error>((crate::core::check::findings(&g, &rows, &history), current))
+        })?;
+        if lint {
+            // `--lint`: the pending revisions' lint findings join check's (warnings do not fail).
+            let applied = g.ancestors(&current, Edges::WithDependencies);
+            let pending: Vec<usize> = (0..g.len()).filter(|&i| !applied.contains(i)).collect();
+            let outcome = self.lint_indices(&g, &pending)?;
+            for f in outcome.findings {
+                findings.push(Finding {
+                    kind: match f.level {
+                        crate::lint::Level::Error => "lint",
+                        _ => "lint-warning",
+                    },
+                    message: crate::output::reports::finding_text(&f)
+                        .trim_end()
+                        .to_owned(),
+                    revisions: vec![f.revision],
+                });
+            }
+        }
+        let failures = findings.iter().filter(|f| f.kind != "lint-warning").count();
         let report = CheckReport {
-            ok: findings.is_empty(),
+            ok: failures == 0,
             findings,
         };
         match self.format {
@@ -28,8 +53,7 @@ impl App<'_, '_> {
             Ok(())
         } else {
             Err(Error::Findings(format!(
-                "check found {} problem(s)",
-                report.findings.len()
+                "check found {failures} problem(s)"
             )))
         }
     }

@@ -16,6 +16,7 @@ mod graph;
 mod habits;
 mod import;
 mod inspect;
+mod lint;
 mod migrate;
 mod prove;
 pub mod startup;
@@ -82,7 +83,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>, inv: &Invocation<'_>) -> Result<(), Error>
         DbCommand::Check(a) if a.fleet.all => app.fleet(Action::Check, "heads", &a.fleet),
         DbCommand::Check(a) if a.offline => app.check_offline(),
         DbCommand::Hash => app.hash(),
-        DbCommand::Check(_) => block_on(app.check()),
+        DbCommand::Check(a) => app.check(a.lint),
+        DbCommand::Lint(a) => app.lint(a),
         DbCommand::Verify(a) => block_on(app.verify(a.accept.clone())),
         DbCommand::Startup(a) => app.startup(a),
         DbCommand::ImportAlembic(a) => app.import_alembic(a),

@@ -588,6 +588,25 @@ impl App<'_, '_> {
         let cancel = pg.canceller();
         let started = Instant::now();
         let mut engine = Engine::new(pg, g, self.engine_options(false));
+        if self.config.lint.startup_refuses {
+            // `lint = "error"`: pending revisions with lint errors are refused before any runs.
+            let current = match engine.rows().await {
+                Ok(rows) => engine.resolve_rows(&rows.unwrap_or_default()),
+                Err(e) => Err(e),
+            };
+            let current = match current {
+                Ok(c) => c,
+                Err(e) => {
+                    return Ending::Failed {
+                        code: crate::error::engine_exit_code(&e),
+                        message: e.to_string(),
+                    }
+                }
+            };
+            if let Some(ending) = self.startup_lint(log, g, &current) {
+                return ending;
+            }
+        }
         let planner = |cur: &[usize]| plan::upgrade(g, cur, &Target::heads());
         // Engine events become log lines as they come; `migrating` turns true once the
         // plan is made under the lock: from then on a signal cancels instead of dropping.
@@ -683,6 +702,47 @@ impl App<'_, '_> {
         };
         self.say(log, Level::Info, &summary, Fields::default());
         Ending::Ready
+    }
+
+    /// `lint = "error"`: lints the revisions not applied yet; their error findings are logged
+    /// and refuse the start-up (as a failed migration does, under the same policy).
+    fn startup_lint(&mut self, log: &Log, g: &RevisionGraph, current: &[usize]) -> Option<Ending> {
+        let applied = g.ancestors(current, crate::core::graph::Edges::WithDependencies);
+        let pending: Vec<usize> = (0..g.len()).filter(|&i| !applied.contains(i)).collect();
+        if pending.is_empty() {
+            return None;
+        }
+        let outcome = match self.lint_indices(g, &pending) {
+            Ok(o) => o,
+            Err(e) => {
+                return Some(Ending::Failed {
+                    code: e.exit_code(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        let errors: Vec<&crate::lint::Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.level == crate::lint::Level::Error)
+            .collect();
+        if errors.is_empty() {
+            return None;
+        }
+        for f in &errors {
+            let line = crate::output::reports::finding_text(f);
+            self.say(log, Level::Error, line.trim_end(), Fields::default());
+        }
+        let mut revisions: Vec<&str> = errors.iter().map(|f| f.revision.as_str()).collect();
+        revisions.dedup();
+        Some(Ending::Failed {
+            message: format!(
+                "lint found {} error(s) in pending revision(s) {} (lint = \"error\"); nothing was applied. Rewrite them as `dapp db lint` suggests, or suppress a finding with `-- dapp:lint ignore RULE reason`",
+                errors.len(),
+                revisions.join(", ")
+            ),
+            code: EXIT_FAILED,
+        })
     }
 
     /// Waits until the version table holds exactly the heads, polling once a second.

@@ -108,6 +108,9 @@ keys! {
     dev_url: env ["DAPP_DEV_URL"], flag "--dev-url" => dev_url: String;
     /// The command that runs the project's Python (for `schema = "sqlalchemy…"`).
     python_cmd: env ["DAPP_PYTHON_CMD"], flag "--python-cmd" => python_cmd: String;
+    /// `off` or `error` (start-up refuses pending revisions with lint errors); in the file also
+    /// a `[lint]` table: `startup = "error"` and a level per rule.
+    lint: env ["DAPP_LINT"], flag "--startup-lint" => startup_lint: String;
 }
 
 /// The key named `name`.
@@ -140,6 +143,7 @@ impl crate::cli::GlobalOpts {
             schema: self.schema.clone(),
             dev_url: self.dev_url.clone(),
             python_cmd: self.python_cmd.clone(),
+            startup_lint: self.startup_lint.clone(),
         }
     }
 }
@@ -160,6 +164,7 @@ mod tests {
             }
             "lock_retries" => "2",
             "lock" => "table",
+            "lint" => "error",
             _ => "x",
         }
     }

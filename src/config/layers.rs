@@ -87,6 +87,11 @@ impl<'a> Layers<'a> {
         self.file_value(key)
     }
 
+    /// The file's value of `key` alone (for a table the other layers cannot express).
+    pub fn file_raw(&self, key: &Key) -> Result<Option<Sourced<toml::Value>>, ConfigError> {
+        self.file_value(key)
+    }
+
     /// The file's value of `key`, with `${VAR}` expanded.
     fn file_value(&self, key: &Key) -> Result<Option<Sourced<toml::Value>>, ConfigError> {
         let Some((path, text, file)) = &self.file else {
@@ -125,11 +130,13 @@ impl<'a> Layers<'a> {
 
     /// Checks every value the file gives, also those a flag or variable overrides: a broken
     /// file is reported whatever else is set. `except` may keep an undefined `${VAR}`
-    /// (the database URL's matters only to commands that connect).
+    /// (the database URL's matters only to commands that connect); keys in `tables` may be
+    /// tables (their parser checks them).
     pub fn check_file(
         &self,
         keys: &[Key],
         lists: &[&str],
+        tables: &[&str],
         except: &str,
     ) -> Result<(), ConfigError> {
         for key in keys {
@@ -141,6 +148,7 @@ impl<'a> Layers<'a> {
             };
             let shape = match &raw.value {
                 toml::Value::String(_) | toml::Value::Integer(_) | toml::Value::Boolean(_) => None,
+                toml::Value::Table(_) if tables.contains(&key.name) => None,
                 toml::Value::Array(items) if lists.contains(&key.name) => items
                     .iter()
                     .any(|i| !i.is_str())

@@ -156,9 +156,21 @@ pub struct Config {
     /// `python_cmd`: the command that runs the project's Python, split on spaces (empty:
     /// `python` on PATH).
     pub python_cmd: Vec<String>,
+    /// `lint` / `[lint]`: start-up's use of lint, and a level per rule.
+    pub lint: LintConfig,
     url: UrlSetting,
     /// Where each value came from, by key (absent: the default).
     sources: Vec<(&'static str, Source)>,
+}
+
+/// `lint = "off"|"error"`, or a `[lint]` table: `startup = "off"|"error"` and `RULE = "off"|
+/// "warning"|"error"` per rule. Rule ids are checked by the lint command (config knows no rules).
+#[derive(Debug, Clone, Default)]
+pub struct LintConfig {
+    /// `error`: `startup` refuses pending revisions that have lint errors.
+    pub startup_refuses: bool,
+    /// `(rule, level)` from the `[lint]` table, levels already checked, and where they are.
+    pub levels: Vec<Sourced<(String, String)>>,
 }
 
 /// Database URLs whose `Debug` hides the passwords.
@@ -325,7 +337,7 @@ pub fn resolve(
         _ => None,
     };
     let layers = Layers::new(parsed, env, o);
-    layers.check_file(KEYS, &["databases"], "database_url")?;
+    layers.check_file(KEYS, &["databases"], &["lint"], "database_url")?;
 
     let url = match layers.get(k("database_url"), string) {
         Ok(Some(v)) if !v.value.trim().is_empty() => UrlSetting::Given(v),
@@ -427,6 +439,53 @@ pub fn resolve(
     let python_cmd = value(layers.get(k("python_cmd"), string)?)
         .map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
+    let startup_refuses = value(layers.read(k("lint"), |v| {
+        let mode = match v {
+            toml::Value::Table(t) => match t.get("startup") {
+                Some(m) => string(m.clone())?,
+                None => return Ok(false),
+            },
+            other => string(other)?,
+        };
+        match mode.as_str() {
+            "off" => Ok(false),
+            "error" => Ok(true),
+            other => Err(format!("expected \"off\" or \"error\", not `{other}`")),
+        }
+    })?)
+    .unwrap_or(false);
+    let mut levels = Vec::new();
+    if let Some(Sourced {
+        value: toml::Value::Table(t),
+        source,
+    }) = layers.file_raw(k("lint"))?
+    {
+        for (rule, level) in t {
+            if rule == "startup" {
+                continue;
+            }
+            let bad = |reason: String| ConfigError::BadValue {
+                key: format!("lint.{rule}"),
+                origin: source.clone(),
+                reason,
+            };
+            let level = level.as_str().ok_or_else(|| {
+                bad(format!(
+                    "expected \"off\", \"warning\" or \"error\", not a {}",
+                    level.type_str()
+                ))
+            })?;
+            if !matches!(level, "off" | "warning" | "error") {
+                return Err(bad(format!(
+                    "expected \"off\", \"warning\" or \"error\", not `{level}`"
+                )));
+            }
+            levels.push(Sourced {
+                value: (rule, level.to_owned()),
+                source: source.clone(),
+            });
+        }
+    }
     let sources = layers.into_sources();
     Ok(Config {
         file: file.map(Path::to_path_buf),
@@ -449,6 +508,10 @@ pub fn resolve(
         schema,
         dev_url,
         python_cmd,
+        lint: LintConfig {
+            startup_refuses,
+            levels,
+        },
         url,
         sources,
     })
@@ -1024,5 +1087,47 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn lint_is_a_mode_or_a_table_of_levels() {
+        let c = res("", &Overrides::default(), &[]).unwrap();
+        assert!(!c.lint.startup_refuses && c.lint.levels.is_empty());
+        let c = res("lint = \"error\"\n", &Overrides::default(), &[]).unwrap();
+        assert!(c.lint.startup_refuses);
+        let c = res(
+            "[lint]\nstartup = \"error\"\nban-truncate = \"warning\"\n",
+            &Overrides::default(),
+            &[],
+        )
+        .unwrap();
+        assert!(c.lint.startup_refuses);
+        assert_eq!(c.lint.levels.len(), 1);
+        assert_eq!(
+            c.lint.levels[0].value,
+            ("ban-truncate".into(), "warning".into())
+        );
+        assert_eq!(
+            c.lint.levels[0].source,
+            Source::File("/p/dapp-migrate.toml".into(), 1)
+        );
+        // The environment overrides the mode; the file's levels stay.
+        let c = res(
+            "[lint]\nstartup = \"error\"\nban-truncate = \"off\"\n",
+            &Overrides::default(),
+            &[("DAPP_LINT", "off")],
+        )
+        .unwrap();
+        assert!(!c.lint.startup_refuses);
+        assert_eq!(c.lint.levels.len(), 1);
+        let e = res(
+            "[lint]\nban-truncate = \"loud\"\n",
+            &Overrides::default(),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("lint.ban-truncate"), "{e}");
+        let e = res("lint = \"warn\"\n", &Overrides::default(), &[]).unwrap_err();
+        assert!(e.to_string().contains("`lint`"), "{e}");
     }
 }

@@ -8,6 +8,7 @@
 -- Transactional: true
 
 -- migrate:upgrade
+-- dapp:lint ignore require-concurrent-index-creation posts is new in this release (and this example also runs on SQLite, which has no CONCURRENTLY); on a large table use CREATE INDEX CONCURRENTLY in a `Transactional: false` revision
 CREATE INDEX ix_posts_user_id ON posts (user_id);
 
 -- migrate:downgrade
