@@ -152,6 +152,8 @@ pub enum UsageError {
     NoSchema { what: String },
     #[error("{state}: the project's database is SQLite; `diff` reads PostgreSQL catalogs only")]
     DiffSqlite { state: String },
+    #[error("{flag} {value}: not `files`, `schema` or `database`, and no .sql file or folder of that name")]
+    DiffState { flag: &'static str, value: String },
     #[error("no editor: $VISUAL and $EDITOR are unset and vi is not on PATH; set $EDITOR to the editor to open revision files with (e.g. EDITOR=nano)")]
     NoEditor,
     // ---- authoring ----

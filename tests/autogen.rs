@@ -560,3 +560,18 @@ fn the_version_table_s_own_schema_is_not_a_change() {
     r.ok();
     assert!(!r.stdout.contains("meta"), "{}", r.stdout);
 }
+
+#[test]
+fn diff_names_a_state_that_is_neither_a_word_nor_a_path() {
+    let p = project(
+        "CREATE TABLE t (id integer);",
+        "DROP TABLE t;",
+        "CREATE TABLE t (id integer);\n",
+    );
+    run(&p, &["db", "diff", "--from", "nowhere"])
+        .code(2)
+        .stderr_has("--from nowhere: not `files`, `schema` or `database`");
+    run(&p, &["db", "diff", "--to", "datbase"])
+        .code(2)
+        .stderr_has("--to datbase: not `files`, `schema` or `database`");
+}

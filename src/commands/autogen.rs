@@ -199,6 +199,17 @@ impl App<'_, '_> {
     pub(super) fn diff(&mut self, a: DiffArgs, cwd: &Path) -> Result<(), Error> {
         let from = State::parse(&a.from, cwd);
         let to = State::parse(&a.to, cwd);
+        for (flag, value, state) in [("--from", &a.from, &from), ("--to", &a.to, &to)] {
+            if let State::Path(p) = state {
+                if !p.exists() {
+                    return Err(UsageError::DiffState {
+                        flag,
+                        value: value.clone(),
+                    }
+                    .into());
+                }
+            }
+        }
         let needs_files = from == State::Files || to == State::Files;
         let g = if needs_files {
             Some(self.graph()?)
