@@ -983,20 +983,7 @@ impl<'g, B: Backend> Engine<'g, B> {
     /// Whether the version and history tables exist (one round trip).
     async fn tables_exist(&mut self) -> Result<(bool, bool), EngineError> {
         let sql = self.backend.dialect().tables_exist_sql(&self.opts.tables);
-        let rows = self
-            .backend
-            .query(&sql)
-            .await
-            .map_err(|source| EngineError::Database {
-                doing: "looking for the version table".into(),
-                source,
-            })?;
-        let cell = |i: usize| {
-            rows.first()
-                .and_then(|r| r.get(i))
-                .and_then(|c| c.as_deref())
-                .is_some_and(|c| c == "t" || c == "1")
-        };
+        let cell = self.existence_flags(&sql).await?;
         Ok((cell(0), cell(1)))
     }
 
@@ -1004,21 +991,28 @@ impl<'g, B: Backend> Engine<'g, B> {
     /// exist (one round trip; PostgreSQL).
     async fn tables_exist_with_shared(&mut self) -> Result<(bool, bool, bool), EngineError> {
         let sql = schema::tables_exist_with_shared_sql(&self.opts.tables);
+        let cell = self.existence_flags(&sql).await?;
+        Ok((cell(0), cell(1), cell(2)))
+    }
+
+    /// Runs a one-row query of existence flags (`t`/`f` or `1`/`0`) and gives its cells by
+    /// position; a missing cell reads as false.
+    async fn existence_flags(&mut self, sql: &str) -> Result<impl Fn(usize) -> bool, EngineError> {
         let rows = self
             .backend
-            .query(&sql)
+            .query(sql)
             .await
             .map_err(|source| EngineError::Database {
                 doing: "looking for the version table".into(),
                 source,
             })?;
-        let cell = |i: usize| {
-            rows.first()
-                .and_then(|r| r.get(i))
+        let first = rows.into_iter().next().unwrap_or_default();
+        Ok(move |i: usize| {
+            first
+                .get(i)
                 .and_then(|c| c.as_deref())
-                .is_some_and(|c| c == "t")
-        };
-        Ok((cell(0), cell(1), cell(2)))
+                .is_some_and(|c| c == "t" || c == "1")
+        })
     }
 
     async fn run_transactional_step(
